@@ -1,0 +1,17 @@
+// The one place that lists every source adapter.
+import { UsageError } from '../errors.js';
+import type { SourceAdapter, SourceAdapterDefinition, SourceOptions } from './source-adapter.js';
+
+export const SOURCE_ADAPTERS: SourceAdapterDefinition[] = [];
+
+/** Opens `scheme:location`; the error names the known schemes when the scheme is unknown. */
+export async function openSource(url: string, options: SourceOptions): Promise<SourceAdapter> {
+  const colon = url.indexOf(':');
+  const scheme = colon === -1 ? '' : url.slice(0, colon);
+  const definition = SOURCE_ADAPTERS.find((d) => d.schemes.includes(scheme));
+  if (!definition) {
+    const known = SOURCE_ADAPTERS.map((d) => `  ${d.example}  ${d.summary}`).join('\n');
+    throw new UsageError(`unknown source ${JSON.stringify(url)}: expected one of\n${known}`);
+  }
+  return definition.open(url.slice(colon + 1), options);
+}

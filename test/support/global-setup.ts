@@ -1,0 +1,2 @@
+// Placeholder until the server harness lands: pure tests need no servers.
+export default function setup(): void {}

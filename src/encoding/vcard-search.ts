@@ -41,13 +41,18 @@ const PATHS: Readonly<Record<VCardSearchField, readonly string[]>> = {
  * vCard (`invalid_input`, nothing stored): a character unassigned in Unicode 3.2 (most emoji outside NICKNAME),
  * a private-use, control or bidi-control character, or right-to-left text mixed with left-to-right letters.
  */
-export function vcardSearchFields(vcard: Element): VCardSearchRow {
+export function vcardSearchFields(vcard: Element, options: VCardSearchOptions = { invalid: 'reject' }): VCardSearchRow {
   const row = {} as VCardSearchRow;
   for (const field of VCARD_SEARCH_FIELDS) {
     let value = textAt(vcard, PATHS[field]);
     if (field === 'email' && value === '') value = textAt(vcard, ['EMAIL']);
     const indexed = field === 'nickname' ? value.replace(NOT_ALNUM_SPACE_PUNCT, '') : value;
-    const lowered = prepare(indexed);
+    let lowered = prepare(indexed);
+    if (typeof lowered !== 'string' && options.invalid === 'index-what-nameprep-accepts') {
+      // Keep the vCard itself byte for byte; index only the characters nameprep accepts ('' when bidi fails).
+      const stripped = prepare([...indexed].filter((ch) => typeof prepare(ch) === 'string').join(''));
+      lowered = typeof stripped === 'string' ? stripped : '';
+    }
     if (typeof lowered !== 'string') {
       throw new RecordError(
         'vcard-search-invalid',
@@ -59,6 +64,15 @@ export function vcardSearchFields(vcard: Element): VCardSearchRow {
     row[`l${field}`] = lowered;
   }
   return row;
+}
+
+export interface VCardSearchOptions {
+  /**
+   * What to do with a value nameprep rejects. `reject` (MongooseIM's own behaviour when a client sets the
+   * vCard): throw RecordError. `index-what-nameprep-accepts`: index the value without the rejected characters,
+   * so a migrated user keeps a vCard the server would have refused to store today.
+   */
+  invalid: 'reject' | 'index-what-nameprep-accepts';
 }
 
 /**

@@ -111,3 +111,21 @@ describe('stringprepLowercase', () => {
     expect(stringprepLowercase(value)).toBe(expected);
   });
 });
+
+describe('vcard_search for a vCard MongooseIM would refuse today', () => {
+  it('indexes what nameprep accepts and keeps the rest of the row', () => {
+    const vcard = parseXml(`<vCard xmlns='vcard-temp'><FN>Erin 🌸 Example</FN><NICKNAME>Ri</NICKNAME></vCard>`);
+    expect(() => vcardSearchFields(vcard)).toThrow(/nameprep forbids/);
+    const row = vcardSearchFields(vcard, { invalid: 'index-what-nameprep-accepts' });
+    expect(row.fn).toBe('Erin 🌸 Example');
+    expect(row.lfn).toBe('erin  example');
+    expect(row.lnickname).toBe('ri');
+  });
+
+  it('indexes nothing for a value whose directions cannot be mixed', () => {
+    const vcard = parseXml(`<vCard xmlns='vcard-temp'><FN>David דוד</FN></vCard>`);
+    const row = vcardSearchFields(vcard, { invalid: 'index-what-nameprep-accepts' });
+    expect(row.fn).toBe('David דוד');
+    expect(row.lfn).toBe('');
+  });
+});

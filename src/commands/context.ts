@@ -1,0 +1,35 @@
+// What every command needs: the source, the resolved target settings, the target. Commands are typed
+// async functions; only src/cli/ touches argv, output and exit codes.
+import { openSource } from '../adapters/index.js';
+import type { SourceAdapter } from '../adapters/source-adapter.js';
+import { readTargetConfig, resolveTargetSettings, type TargetSettings } from '../target/mongooseim/target-settings.js';
+import { openTarget } from '../target/open-target.js';
+import type { MigrationTarget } from '../target/target.js';
+
+export interface CommonOptions {
+  /** `scheme:location`, e.g. `xep0227:./export.xml`. */
+  source: string;
+  /** Adapter settings (`--source-option key=value`). */
+  sourceSettings: Record<string, string>;
+  /** Target URL; default the embedded PGlite rehearsal database. */
+  target: string;
+  /** The target's mongooseim.toml, read for the settings that change what is written. */
+  targetConfig?: string;
+  /** Settings given as flags; they win over the config file. */
+  settingsFlags: Partial<TargetSettings>;
+  /** Create MongooseIM's schema in an empty (rehearsal) database. */
+  createSchema: boolean;
+}
+
+export async function resolveSettings(options: CommonOptions): Promise<TargetSettings> {
+  const fromConfig = options.targetConfig ? await readTargetConfig(options.targetConfig) : {};
+  return resolveTargetSettings(fromConfig, options.settingsFlags);
+}
+
+export async function openSourceFor(options: CommonOptions): Promise<SourceAdapter> {
+  return openSource(options.source, { settings: options.sourceSettings });
+}
+
+export async function openTargetFor(options: CommonOptions, settings: TargetSettings, dryRun: boolean): Promise<MigrationTarget> {
+  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun });
+}

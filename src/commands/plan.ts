@@ -1,0 +1,142 @@
+// `plan`: inventory of the source, password portability, target checks, what will not move, and an
+// estimate. Reads only: it never writes to the source or the target.
+import { existsSync } from 'node:fs';
+import type { SourceInventory } from '../adapters/source-adapter.js';
+import { errorMessage } from '../errors.js';
+import type { RecordKind } from '../records.js';
+import { checkPgSchema } from '../target/mongooseim/schema-pg.js';
+import { SUPPORTED_KINDS } from '../target/mongooseim/row-encoder.js';
+import type { TargetSettings } from '../target/mongooseim/target-settings.js';
+import { describeTarget, openDatabase } from '../target/open-target.js';
+import { openSourceFor, resolveSettings, type CommonOptions } from './context.js';
+
+export type PlanOptions = CommonOptions;
+
+export interface PlanCheck {
+  check: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+}
+
+export interface PasswordPortability {
+  shape: string;
+  accounts: number;
+  outcome: string;
+}
+
+export interface PlanReport {
+  source: string;
+  sourceDescription: string;
+  target: string;
+  settings: TargetSettings;
+  inventory: SourceInventory;
+  passwords: PasswordPortability[];
+  /** Kinds the source has that no writer handles yet: counted and reported as skipped by `run`. */
+  skippedKinds: Array<{ kind: RecordKind; records: number }>;
+  checks: PlanCheck[];
+  /** Rough duration of `run`, from the record counts and a conservative rate. */
+  estimate: { records: number; messages: number; seconds: number; basis: string };
+  /** Reasons the run would be refused; empty means go. */
+  refusals: string[];
+}
+
+/** Conservative end-to-end rates (records/s) for estimates; `bench/` measures the real ones. */
+const ESTIMATE_RATE = { server: 20_000, embedded: 5_000 };
+
+export async function plan(options: PlanOptions): Promise<PlanReport> {
+  const settings = await resolveSettings(options);
+  const source = await openSourceFor(options);
+  let inventory: SourceInventory;
+  try {
+    inventory = await source.inventory();
+  } finally {
+    await source.close();
+  }
+  const checks: PlanCheck[] = [];
+  const refusals: string[] = [];
+  await checkTarget(options, checks, refusals);
+
+  const passwords = Object.entries(inventory.credentials)
+    .filter(([, n]) => n > 0)
+    .map(([shape, accounts]) => ({ shape, accounts, outcome: passwordOutcome(shape, settings) }));
+  if (passwords.some((p) => p.shape === 'scram-sha1') && settings.passwordHashes.some((h) => h !== 'sha1')) {
+    checks.push({
+      check: 'SCRAM mechanisms',
+      status: 'warn',
+      detail: 'accounts with SHA-1-only SCRAM hashes cannot log in with SCRAM-SHA-256/512, which MongooseIM advertises by default: set auth.password.hash = ["sha"] (or limit auth.sasl_mechanisms to scram_sha1_plus, scram_sha1, plain) for their host type',
+    });
+  }
+  for (const [setting, origin] of Object.entries(settings.origin)) {
+    if (origin === 'default' && ['messageFormat', 'pmJidFormat', 'exmlShape'].includes(setting)) {
+      checks.push({ check: `setting ${setting}`, status: 'warn', detail: `not given: assuming MongooseIM's default (${String(settings[setting as keyof TargetSettings])}); pass --target-config mongooseim.toml so the archive is written the way the server will read it` });
+    }
+  }
+  const skippedKinds = (Object.entries(inventory.counts) as Array<[RecordKind, number]>)
+    .filter(([kind, n]) => n > 0 && !SUPPORTED_KINDS.has(kind))
+    .map(([kind, records]) => ({ kind, records }));
+  const records = Object.values(inventory.counts).reduce((a, b) => a + (b ?? 0), 0);
+  const messages = inventory.counts['archived-message'] ?? 0;
+  const embedded = options.target.startsWith('pglite:');
+  const rate = embedded ? ESTIMATE_RATE.embedded : ESTIMATE_RATE.server;
+  return {
+    source: options.source.replace(/\/\/[^@/]*@/, '//***@'),
+    sourceDescription: inventory.description,
+    target: describeTarget(options.target),
+    settings,
+    inventory,
+    passwords,
+    skippedKinds,
+    checks,
+    estimate: { records, messages, seconds: Math.ceil(records / rate), basis: `${rate.toLocaleString('en')} records/s, a conservative rate for ${embedded ? 'the embedded PGlite target' : 'a PostgreSQL server'}; measure yours with run --dry-run and bench/` },
+    refusals,
+  };
+}
+
+function passwordOutcome(shape: string, settings: TargetSettings): string {
+  if (shape === 'none') return 'no usable password: rejected, listed in the reject report (the user must reset)';
+  if (shape === 'plain' || shape.startsWith('plain+')) {
+    return settings.passwordFormat === 'plain'
+      ? 'stored as plaintext (auth.password.format = plain): every SASL mechanism works'
+      : `hashed on import to SCRAM ${settings.passwordHashes.join(', ')} with ${settings.scramIterations} iterations: every mechanism works`;
+  }
+  if (shape === 'scram-sha1') return 'SCRAM-SHA-1 carried over: PLAIN and SCRAM-SHA-1 logins work; SHA-256/512 do not (see checks)';
+  return `${shape} carried over as pass_details: logins with these hashes work unchanged`;
+}
+
+async function checkTarget(options: PlanOptions, checks: PlanCheck[], refusals: string[]): Promise<void> {
+  const url = options.target;
+  if (url.startsWith('pglite:') && url !== 'pglite:memory' && !existsSync(url.slice('pglite:'.length))) {
+    checks.push({ check: 'target', status: 'ok', detail: `${describeTarget(url)} does not exist yet: run creates an embedded rehearsal database with MongooseIM's schema` });
+    return;
+  }
+  let db;
+  try {
+    db = await openDatabase(url);
+  } catch (err) {
+    checks.push({ check: 'target reachable', status: 'fail', detail: errorMessage(err) });
+    refusals.push(`the target cannot be reached: ${errorMessage(err)}`);
+    return;
+  }
+  try {
+    checks.push({ check: 'target reachable', status: 'ok', detail: db.displayName });
+    const schema = await checkPgSchema(db);
+    const creatable = options.createSchema || db.kind === 'pglite';
+    if (schema.missingTables.length === 0 && schema.missingColumns.length === 0) {
+      checks.push({ check: 'MongooseIM schema', status: 'ok', detail: 'every table and column the writer needs is present' });
+    } else if (creatable && schema.missingColumns.length === 0) {
+      checks.push({ check: 'MongooseIM schema', status: 'ok', detail: `missing tables (${schema.missingTables.join(', ')}) will be created: this is a rehearsal target` });
+    } else {
+      const missing = [...schema.missingTables.map((t) => `table ${t}`), ...schema.missingColumns.map((c) => `column ${c.table}.${c.column}`)];
+      checks.push({ check: 'MongooseIM schema', status: 'fail', detail: `missing: ${missing.join(', ')}` });
+      refusals.push(`the target lacks ${missing.join(', ')}: load MongooseIM's priv/pg.sql and its migrations first (or use --create-schema on an empty rehearsal database)`);
+    }
+    const tableExists = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM information_schema.tables WHERE table_name = 'xmpp_migrate_checkpoints'`);
+    if (Number(tableExists.rows[0]?.n ?? 0) > 0) {
+      const { rows } = await db.query<{ n: string; done: string }>(`SELECT count(*)::text AS n, count(*) FILTER (WHERE completed)::text AS done FROM xmpp_migrate_checkpoints`);
+      const n = Number(rows[0]?.n ?? 0);
+      if (n > 0) checks.push({ check: 'earlier runs', status: 'ok', detail: `${n} stream checkpoint(s), ${rows[0]?.done} complete: run resumes where they stopped` });
+    }
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,38 @@
+// Typed events the runner emits; only reporters turn them into output.
+import type { SourceLocation } from '../records.js';
+
+export interface KindStats {
+  /** Records the source produced of this kind (rejects by the source included). */
+  read: number;
+  /** Main rows newly written (dry run: would be written). */
+  written: number;
+  /** Already in the target: a replayed or re-run record, changed nothing. */
+  present: number;
+  rejected: number;
+  /** Not selected by --only, or no writer for this kind yet. */
+  skipped: number;
+  bytes: number;
+}
+
+export interface StreamSummary {
+  stream: string;
+  /** Where it started: 'start', 'resumed', or 'already complete'. */
+  startedFrom: 'start' | 'resumed' | 'already complete';
+  records: number;
+  batches: number;
+  ms: number;
+}
+
+export type RunEvent =
+  | { type: 'stream-start'; stream: string; startedFrom: StreamSummary['startedFrom'] }
+  | { type: 'batch-written'; stream: string; records: number; bytes: number; ms: number; totalRecords: number }
+  | { type: 'record-rejected'; stream: string; code: string; reason: string; location?: SourceLocation }
+  | { type: 'kind-skipped'; stream: string; kind: string; reason: string }
+  | { type: 'retry'; stream: string; attempt: number; delayMs: number; reason: string }
+  | { type: 'stream-end'; stream: string; summary: StreamSummary };
+
+export type RunEventListener = (event: RunEvent) => void;
+
+export function emptyKindStats(): KindStats {
+  return { read: 0, written: 0, present: 0, rejected: 0, skipped: 0, bytes: 0 };
+}

@@ -1,0 +1,226 @@
+// The runner: pulls records from a source stream, encodes them, writes batches bounded by rows and bytes
+// with the checkpoint in the same transaction, bisects a batch the database refuses, rejects record by
+// record, and resumes strictly after the last committed cursor.
+import { createHash } from 'node:crypto';
+import type { SourceAdapter, StreamInfo } from '../adapters/source-adapter.js';
+import { RecordError, TargetError, errorMessage } from '../errors.js';
+import type { MigrationRecord, RecordKind } from '../records.js';
+import type { CheckpointKey, EncodedRecord, MigrationTarget, WriteOutcome } from '../target/target.js';
+import { TargetDataError } from '../target/target.js';
+import { DEFAULT_BATCH_LIMITS, RETRY_BASE_MS, TARGET_RETRIES, type BatchLimits } from './batch-limits.js';
+import type { RejectSink } from './reject-report.js';
+import { describeRecord } from './reject-report.js';
+import { emptyKindStats, type KindStats, type RunEventListener, type StreamSummary } from './run-events.js';
+import { TokenBucket } from './token-bucket.js';
+import { transformRecord } from './transforms.js';
+
+export interface RunOptions {
+  source: SourceAdapter;
+  target: MigrationTarget;
+  /** Kinds to migrate; undefined = every kind. */
+  kinds?: ReadonlySet<RecordKind>;
+  limits?: BatchLimits;
+  /** Records per second; undefined = as fast as the target accepts. */
+  rate?: number;
+  shard?: string;
+  rejects: RejectSink & { sync?: () => Promise<void> };
+  onEvent?: RunEventListener;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  kinds: Partial<Record<RecordKind, KindStats>>;
+  streams: StreamSummary[];
+  rejected: number;
+  interrupted: boolean;
+  ms: number;
+}
+
+interface Pending {
+  encoded: EncodedRecord;
+  record: MigrationRecord;
+  cursor: string;
+  stream: string;
+}
+
+/** The checkpoint identity of a migration: the same source and kind selection resume each other. */
+export function migrationKey(source: SourceAdapter, kinds?: ReadonlySet<RecordKind>): string {
+  const selection = kinds ? [...kinds].sort().join(',') : 'all';
+  return createHash('sha256').update(`${source.displayName}\n${selection}`).digest('hex').slice(0, 16);
+}
+
+export async function runMigration(options: RunOptions): Promise<RunResult> {
+  const started = performance.now();
+  const { source, target, rejects } = options;
+  const limits = options.limits ?? DEFAULT_BATCH_LIMITS;
+  const emit = options.onEvent ?? (() => undefined);
+  const bucket = options.rate ? new TokenBucket(options.rate) : undefined;
+  const migration = migrationKey(source, options.kinds);
+  const kinds: Partial<Record<RecordKind, KindStats>> = {};
+  const statsOf = (kind: RecordKind): KindStats => (kinds[kind] ??= emptyKindStats());
+  const streams: StreamSummary[] = [];
+  let interrupted = false;
+
+  const selectedStreams = source.streams().filter((s) => !options.kinds || s.kinds.some((k) => options.kinds!.has(k)));
+  for (const stream of selectedStreams) {
+    if (options.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+    const summary = await runStream(stream);
+    streams.push(summary);
+    emit({ type: 'stream-end', stream: stream.name, summary });
+  }
+  return { kinds, streams, rejected: rejects.count, interrupted, ms: performance.now() - started };
+
+  async function runStream(stream: StreamInfo): Promise<StreamSummary> {
+    const t0 = performance.now();
+    const key: CheckpointKey = { migration, stream: stream.name, shard: options.shard ?? 'all' };
+    const checkpoint = await target.beginStream(key);
+    const startedFrom: StreamSummary['startedFrom'] = checkpoint?.completed ? 'already complete' : checkpoint?.cursor ? 'resumed' : 'start';
+    emit({ type: 'stream-start', stream: stream.name, startedFrom });
+    if (checkpoint?.completed) return { stream: stream.name, startedFrom, records: checkpoint.records, batches: 0, ms: 0 };
+
+    let records = checkpoint?.records ?? 0;
+    let batches = 0;
+    let batch: Pending[] = [];
+    let batchBytes = 0;
+    let cursor = checkpoint?.cursor;
+    const skippedKinds = new Set<RecordKind>();
+    const skipReasons = new Set<string>();
+
+    const flush = async (completed: boolean): Promise<void> => {
+      if (batch.length === 0 && cursor === undefined) return;
+      const entries = batch;
+      batch = [];
+      batchBytes = 0;
+      if (bucket && entries.length > 0) await bucket.take(entries.length, options.signal);
+      await rejects.sync?.();
+      const t = performance.now();
+      if (entries.length === 0) {
+        await withRetry(stream.name, () => target.saveCheckpoint({ key, cursor: cursor!, completed, records }));
+      } else {
+        await writeBisecting(entries, cursor!, completed);
+      }
+      batches++;
+      const bytes = entries.reduce((n, e) => n + e.encoded.bytes, 0);
+      emit({ type: 'batch-written', stream: stream.name, records: entries.length, bytes, ms: performance.now() - t, totalRecords: records });
+    };
+
+    const writeBisecting = async (entries: Pending[], lastCursor: string, completed: boolean): Promise<void> => {
+      try {
+        const outcome = await withRetry(stream.name, () =>
+          target.write(entries.map((e) => e.encoded), { key, cursor: lastCursor, completed, records }),
+        );
+        count(outcome);
+      } catch (err) {
+        if (!(err instanceof TargetDataError)) throw err;
+        if (entries.length === 1) {
+          const entry = entries[0]!;
+          await reject(stream.name, entry.record.kind, new RecordError(`target-refused-${err.sqlState ?? 'data'}`, `the target database refused this record: ${errorMessage(err)}`, entry.record.location), entry.record);
+          await rejects.sync?.();
+          await withRetry(stream.name, () => target.saveCheckpoint({ key, cursor: lastCursor, completed, records }));
+          return;
+        }
+        const middle = entries.length >> 1;
+        await writeBisecting(entries.slice(0, middle), entries[middle - 1]!.cursor, false);
+        await writeBisecting(entries.slice(middle), lastCursor, completed);
+      }
+    };
+
+    for await (const item of source.read(stream.name, checkpoint?.cursor)) {
+      records++;
+      cursor = item.cursor;
+      if ('reject' in item) {
+        const kind = stream.kinds.length === 1 ? stream.kinds[0] : undefined;
+        if (kind) statsOf(kind).read++;
+        await reject(stream.name, kind, item.reject, undefined, item.excerpt);
+      } else {
+        await accept(item.record, item.cursor);
+      }
+      if (batch.length >= limits.rows || batchBytes >= limits.bytes) {
+        await flush(false);
+        if (options.signal?.aborted) {
+          interrupted = true;
+          return { stream: stream.name, startedFrom, records, batches, ms: performance.now() - t0 };
+        }
+      }
+    }
+    await flush(true);
+    return { stream: stream.name, startedFrom, records, batches, ms: performance.now() - t0 };
+
+    async function accept(record: MigrationRecord, itemCursor: string): Promise<void> {
+      statsOf(record.kind).read++;
+      if (options.kinds && !options.kinds.has(record.kind)) {
+        statsOf(record.kind).skipped++;
+        return;
+      }
+      let transformed: MigrationRecord[];
+      try {
+        transformed = transformRecord(record);
+      } catch (err) {
+        if (err instanceof RecordError) return reject(stream.name, record.kind, err, record);
+        throw err;
+      }
+      for (const rec of transformed) {
+        if (!target.supportedKinds.has(rec.kind)) {
+          statsOf(rec.kind).skipped++;
+          if (!skippedKinds.has(rec.kind)) {
+            skippedKinds.add(rec.kind);
+            emit({ type: 'kind-skipped', stream: stream.name, kind: rec.kind, reason: 'the MongooseIM writer does not handle this kind yet' });
+          }
+          continue;
+        }
+        try {
+          const encoded = await target.encode(rec);
+          if (encoded.rows.length === 0) {
+            statsOf(rec.kind).skipped++;
+            if (encoded.skipReason && !skipReasons.has(encoded.skipReason)) {
+              skipReasons.add(encoded.skipReason);
+              emit({ type: 'kind-skipped', stream: stream.name, kind: rec.kind, reason: encoded.skipReason });
+            }
+            continue;
+          }
+          batch.push({ encoded, record: rec, cursor: itemCursor, stream: stream.name });
+          batchBytes += encoded.bytes;
+          statsOf(rec.kind).bytes += encoded.bytes;
+        } catch (err) {
+          if (err instanceof RecordError) await reject(stream.name, rec.kind, err, rec);
+          else throw err;
+        }
+      }
+    }
+  }
+
+  function count(outcome: WriteOutcome): void {
+    for (const [kind, n] of Object.entries(outcome.written)) statsOf(kind as RecordKind).written += n ?? 0;
+    for (const [kind, n] of Object.entries(outcome.present)) statsOf(kind as RecordKind).present += n ?? 0;
+  }
+
+  async function reject(stream: string, kind: RecordKind | undefined, error: RecordError, record?: MigrationRecord, excerpt?: string): Promise<void> {
+    if (kind) statsOf(kind).rejected++;
+    await rejects.add({
+      stream,
+      kind,
+      code: error.code,
+      reason: error.message,
+      location: error.location ?? record?.location,
+      record: record ? describeRecord(record) : undefined,
+      excerpt,
+    });
+    emit({ type: 'record-rejected', stream, code: error.code, reason: error.message, location: error.location ?? record?.location });
+  }
+
+  async function withRetry<T>(stream: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof TargetError) || attempt > TARGET_RETRIES) throw err;
+        const delayMs = RETRY_BASE_MS * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+        emit({ type: 'retry', stream, attempt, delayMs, reason: err.message });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+}

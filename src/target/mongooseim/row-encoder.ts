@@ -1,0 +1,303 @@
+// Canonical records → MongooseIM 6.x rows, dialect-independent: exactly the values MongooseIM itself
+// would have written (storage-facts §1). The SQL dialects only move these rows into tables.
+import { createHash, createHmac, pbkdf2 } from 'node:crypto';
+import { promisify } from 'node:util';
+import { RecordError } from '../../errors.js';
+import { JidError, parseJid, type Jid } from '../../jid.js';
+import type {
+  AccountRecord,
+  ArchivedMessageRecord,
+  MigrationRecord,
+  OfflineMessageRecord,
+  PrivateXmlRecord,
+  RecordKind,
+  RosterItemRecord,
+  ScramAlgorithm,
+  ScramHash,
+  VCardRecord,
+} from '../../records.js';
+import { bareJidString } from '../../records.js';
+import { serializeXml } from '../../xml/element.js';
+import { encodeExml } from '../../encoding/etf.js';
+import { encodeMamJid } from '../../encoding/mam-jid.js';
+import { prepareArchivedStanza, withMucUserItem } from '../../encoding/archive-stanza.js';
+import { searchBodyOf } from '../../encoding/search-body.js';
+import { formatPassDetails } from '../../encoding/scram.js';
+import { askCode, subscriptionCode } from '../../encoding/roster-codes.js';
+import { vcardSearchFields } from '../../encoding/vcard-search.js';
+import { offlinePacket } from '../../encoding/offline-packet.js';
+import type { EncodedRecord, TargetRow } from '../target.js';
+import { MamIdAllocator } from './mam-id-allocator.js';
+import type { TargetSettings } from './target-settings.js';
+
+const pbkdf2Async = promisify(pbkdf2);
+
+export const SUPPORTED_KINDS: ReadonlySet<RecordKind> = new Set<RecordKind>([
+  'account',
+  'roster-item',
+  'archived-message',
+  'vcard',
+  'private-xml',
+  'offline-message',
+]);
+
+/** Column widths MongooseIM's schema imposes; longer values would be refused or truncated. */
+const MAX_KEY = 250;
+
+/** A mam_server_user key: `server\u0000user_name`. */
+export function archiveKey(server: string, user: string): string {
+  return `${server}\u0000${user}`;
+}
+
+const DIGESTS: Record<ScramAlgorithm, string> = { sha1: 'sha1', sha224: 'sha224', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+const DIGEST_BYTES: Record<ScramAlgorithm, number> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
+
+export class MongooseimRowEncoder {
+  readonly allocator = new MamIdAllocator();
+
+  /**
+   * @param saltSeed secret per target: salts of passwords hashed here derive from it, so a re-run
+   *   writes the same bytes (idempotent) while salts stay unpredictable.
+   */
+  constructor(readonly settings: TargetSettings, private readonly saltSeed: Buffer) {}
+
+  encode(record: MigrationRecord): EncodedRecord | Promise<EncodedRecord> {
+    switch (record.kind) {
+      case 'account':
+        return this.account(record);
+      case 'roster-item':
+        return this.rosterItem(record);
+      case 'archived-message':
+        return record.archive.type === 'user' ? this.userMessage(record) : this.roomMessage(record);
+      case 'vcard':
+        return this.vcard(record);
+      case 'private-xml':
+        return this.privateXml(record);
+      case 'offline-message':
+        return this.offline(record);
+      default:
+        throw new RecordError('unsupported-kind', `no MongooseIM writer for ${record.kind} records yet`, record.location);
+    }
+  }
+
+  private async account(record: AccountRecord): Promise<EncodedRecord> {
+    const { local: username, domain: server } = record.jid;
+    checkWidth(record, 'users.username', username);
+    checkWidth(record, 'users.server', server);
+    const credential = record.credential;
+    const createdAt = record.createdAt === undefined ? null : microsToTimestamp(record.createdAt);
+    let password = '';
+    let passDetails: string | null;
+    if (credential.type === 'none') {
+      throw new RecordError('no-credential', `account ${bareJidString(record.jid)} has no usable password (${credential.reason}); it was not migrated`, record.location);
+    }
+    if (credential.type === 'scram') {
+      try {
+        passDetails = formatPassDetails(credential.hashes).passDetails;
+      } catch (err) {
+        if (err instanceof RecordError) throw new RecordError(err.code, `account ${bareJidString(record.jid)}: ${err.message}`, record.location, { cause: err });
+        throw err;
+      }
+    } else if (this.settings.passwordFormat === 'plain') {
+      password = credential.password;
+      passDetails = null;
+    } else {
+      // MongooseIM with password.format = scram hashes every plaintext password it is given: do the same,
+      // for every configured hash, which also spares plaintext users the SHA-1-only login caveat.
+      const hashes = await Promise.all(this.settings.passwordHashes.map((algorithm) => this.derive(credential.password, algorithm, `${username}@${server}`)));
+      passDetails = formatPassDetails(hashes).passDetails;
+    }
+    const row: TargetRow = { table: 'users', username, server, password, pass_details: passDetails, created_at: createdAt };
+    return { kind: 'account', rows: [row], bytes: username.length + server.length + (passDetails?.length ?? password.length) };
+  }
+
+  private async derive(password: string, algorithm: ScramAlgorithm, user: string): Promise<ScramHash> {
+    const digest = DIGESTS[algorithm];
+    const salt = createHmac('sha256', this.saltSeed).update(`${algorithm}\u0000${user}`).digest().subarray(0, 16);
+    const iterations = this.settings.scramIterations;
+    const salted = await pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, DIGEST_BYTES[algorithm], digest);
+    const clientKey = createHmac(digest, salted).update('Client Key').digest();
+    const storedKey = createHash(digest).update(clientKey).digest();
+    const serverKey = createHmac(digest, salted).update('Server Key').digest();
+    return { algorithm, iterations, salt, storedKey, serverKey };
+  }
+
+  private rosterItem(record: RosterItemRecord): EncodedRecord {
+    const { local: username, domain: server } = record.owner;
+    checkWidth(record, 'rosterusers.jid', record.contact);
+    const rows: TargetRow[] = [
+      {
+        table: 'rosterusers',
+        server,
+        username,
+        jid: record.contact,
+        nick: record.name,
+        subscription: subscriptionCode(record.subscription),
+        ask: askCode(record.ask),
+        askmessage: record.askMessage,
+      },
+    ];
+    for (const group of new Set(record.groups)) {
+      if (group === '') continue;
+      rows.push({ table: 'rostergroups', server, username, jid: record.contact, grp: group });
+    }
+    return { kind: 'roster-item', rows, bytes: 64 + record.contact.length + record.name.length };
+  }
+
+  private userMessage(record: ArchivedMessageRecord): EncodedRecord {
+    const owner = record.archive.jid;
+    const type = record.stanza.attrs.type;
+    if (type === 'groupchat' && !this.settings.archiveGroupchats) {
+      return { kind: 'archived-message', rows: [], bytes: 0, skipReason: 'groupchat in a personal archive (pm.archive_groupchats = false)' };
+    }
+    const remote = this.jid(record, record.remote, 'remote JID');
+    const outgoing = record.direction === 'out';
+    const ownerFull = outgoing ? this.ownerFullJid(record) : undefined;
+    const fromJid = outgoing ? ownerFull! : remote;
+    const prepared = prepareArchivedStanza(record.stanza, bareJidString(owner), record.location);
+    const message = this.encodeMessage(prepared.stanza);
+    const archive = archiveKey(owner.domain, owner.local);
+    const micros = this.allocator.next(archive, record.timestamp);
+    const remoteBare: Jid = { local: remote.local, domain: remote.domain, resource: '' };
+    const row: TargetRow = {
+      table: 'mam_message',
+      archive,
+      micros,
+      from_jid: this.encodeJid(owner, fromJid, record, 'from_jid'),
+      remote_bare_jid: this.encodeJid(owner, remoteBare, record, 'remote_bare_jid'),
+      remote_resource: remote.resource,
+      direction: outgoing ? 'O' : 'I',
+      message,
+      search_body: this.settings.fullTextSearch ? searchBodyOf(prepared.stanza) : '',
+      origin_id: prepared.originId ?? record.originId ?? null,
+      is_groupchat: type === 'groupchat',
+    };
+    checkWidth(record, 'mam_message.remote_resource', remote.resource);
+    return { kind: 'archived-message', rows: [row], bytes: message.length + 64 };
+  }
+
+  private roomMessage(record: ArchivedMessageRecord): EncodedRecord {
+    const room = record.archive.jid;
+    const archive = archiveKey(room.domain, room.local);
+    let sender = archive; // semi-anonymous rooms: the room stands in for an unknown sender (never a user)
+    let stanza = record.stanza;
+    const prepared = prepareArchivedStanza(stanza, bareJidString(room), record.location);
+    stanza = prepared.stanza;
+    if (record.senderRealJid) {
+      const real = this.jid(record, record.senderRealJid, 'sender real JID');
+      sender = archiveKey(real.domain, real.local);
+      stanza = withMucUserItem(stanza, real);
+    }
+    const nick = record.senderNick ?? parseJid(record.remote).resource;
+    checkWidth(record, 'mam_muc_message.nick_name', nick);
+    const message = this.encodeMessage(stanza);
+    const row: TargetRow = {
+      table: 'mam_muc_message',
+      archive,
+      sender,
+      micros: this.allocator.next(archive, record.timestamp),
+      nick_name: nick.normalize('NFKC'),
+      message,
+      search_body: this.settings.fullTextSearch ? searchBodyOf(stanza) : '',
+      origin_id: prepared.originId ?? record.originId ?? null,
+    };
+    return { kind: 'archived-message', rows: [row], bytes: message.length + 64 };
+  }
+
+  private vcard(record: VCardRecord): EncodedRecord {
+    const { local: username, domain: server } = record.owner;
+    const xml = serializeXml(record.vcard);
+    // A vCard the source server accepted is the user's data: keep it, even when today's MongooseIM would
+    // refuse to index a value (emoji in FN, mixed-direction text); only the search copy loses those characters.
+    const fields = vcardSearchFields(record.vcard, { invalid: 'index-what-nameprep-accepts' });
+    return {
+      kind: 'vcard',
+      rows: [
+        { table: 'vcard', username, server, vcard: xml },
+        { table: 'vcard_search', username, lusername: username, server, ...fields },
+      ],
+      bytes: xml.length,
+    };
+  }
+
+  private privateXml(record: PrivateXmlRecord): EncodedRecord {
+    const namespace = record.element.attrs.xmlns;
+    if (!namespace) throw new RecordError('private-xml-without-namespace', `private XML <${record.element.name}> of ${bareJidString(record.owner)} has no xmlns: MongooseIM keys private storage by namespace`, record.location);
+    checkWidth(record, 'private_storage.namespace', namespace);
+    const data = serializeXml(record.element);
+    return {
+      kind: 'private-xml',
+      rows: [{ table: 'private_storage', server: record.owner.domain, username: record.owner.local, namespace, data }],
+      bytes: data.length,
+    };
+  }
+
+  private offline(record: OfflineMessageRecord): EncodedRecord {
+    const from = formatFull(this.jid(record, record.from, 'sender JID'));
+    const packet = offlinePacket(record.stanza);
+    return {
+      kind: 'offline-message',
+      rows: [{
+        table: 'offline_message',
+        timestamp: record.timestamp,
+        expire: record.expire ?? null,
+        server: record.owner.domain,
+        username: record.owner.local,
+        from_jid: from,
+        packet,
+        permanent_fields: null,
+      }],
+      bytes: packet.length,
+    };
+  }
+
+  private encodeMessage(stanza: ArchivedMessageRecord['stanza']): Buffer {
+    const { messageFormat, exmlShape } = this.settings;
+    if (messageFormat === 'xml') return Buffer.from(serializeXml(stanza), 'utf8');
+    return encodeExml(stanza, { shape: exmlShape, compressed: messageFormat === 'compressed-eterm' });
+  }
+
+  private encodeJid(owner: { local: string; domain: string }, jid: Jid, record: ArchivedMessageRecord, column: string): string {
+    const encoded = encodeMamJid(this.settings.pmJidFormat, owner, jid);
+    checkWidth(record, `mam_message.${column}`, encoded);
+    return encoded;
+  }
+
+  /** The owner's full JID as sender of an outgoing message: the stanza's `from` when it is the owner. */
+  private ownerFullJid(record: ArchivedMessageRecord): Jid {
+    const owner = record.archive.jid;
+    const from = record.stanza.attrs.from;
+    if (from) {
+      const parsed = this.jid(record, from, 'stanza from');
+      if (parsed.local === owner.local && parsed.domain === owner.domain) return parsed;
+    }
+    return { local: owner.local, domain: owner.domain, resource: '' };
+  }
+
+  private jid(record: MigrationRecord, raw: string, what: string): Jid {
+    try {
+      return parseJid(raw);
+    } catch (err) {
+      if (err instanceof JidError) throw new RecordError('invalid-jid', `${what}: ${err.message}`, record.location, { cause: err });
+      throw err;
+    }
+  }
+}
+
+function formatFull(jid: Jid): string {
+  const bare = jid.local === '' ? jid.domain : `${jid.local}@${jid.domain}`;
+  return jid.resource === '' ? bare : `${bare}/${jid.resource}`;
+}
+
+function checkWidth(record: MigrationRecord, column: string, value: string): void {
+  if (value.length > MAX_KEY) {
+    throw new RecordError('value-too-long', `${column} would be ${value.length} characters; MongooseIM's column holds ${MAX_KEY}`, record.location);
+  }
+}
+
+/** µs → an ISO timestamp PostgreSQL and MySQL both accept, keeping the microseconds. */
+export function microsToTimestamp(micros: bigint): string {
+  const ms = Number(micros / 1000n);
+  const rest = Number(micros % 1000000n);
+  return `${new Date(ms).toISOString().slice(0, 19)}.${String(rest).padStart(6, '0')}Z`;
+}

@@ -274,15 +274,24 @@ export class PostgresMongooseimTarget implements MigrationTarget {
     }
     const missing = [...wanted].filter((k) => !this.archiveIds.has(k));
     if (missing.length === 0) return;
-    const servers = missing.map((k) => k.split('\u0000')[0]!);
-    const users = missing.map((k) => k.split('\u0000')[1]!);
-    await this.db.query(`INSERT INTO mam_server_user (server, user_name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [servers, users]);
-    const { rows } = await this.db.query<{ id: number; server: string; user_name: string }>(
-      `SELECT m.id, m.server, m.user_name FROM mam_server_user m JOIN unnest($1::text[], $2::text[]) AS w(server, user_name) ON m.server = w.server AND m.user_name = w.user_name`,
-      [servers, users],
-    );
-    if (this.archiveIds.size + rows.length > ARCHIVE_ID_CACHE) this.archiveIds.clear();
-    for (const row of rows) this.archiveIds.set(archiveKey(row.server, row.user_name), Number(row.id));
+    if (this.archiveIds.size + missing.length > ARCHIVE_ID_CACHE) this.archiveIds.clear();
+    const lookup = async (keys: string[]): Promise<void> => {
+      const { rows } = await this.db.query<{ id: number; server: string; user_name: string }>(
+        `SELECT m.id, m.server, m.user_name FROM mam_server_user m JOIN unnest($1::text[], $2::text[]) AS w(server, user_name) ON m.server = w.server AND m.user_name = w.user_name`,
+        [keys.map((k) => k.split('\u0000')[0]!), keys.map((k) => k.split('\u0000')[1]!)],
+      );
+      for (const row of rows) this.archiveIds.set(archiveKey(row.server, row.user_name), Number(row.id));
+    };
+    // Look up first and insert only what is new: ON CONFLICT still draws sequence values it then discards.
+    await lookup(missing);
+    const absent = missing.filter((k) => !this.archiveIds.has(k));
+    if (absent.length > 0) {
+      await this.db.query(`INSERT INTO mam_server_user (server, user_name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [
+        absent.map((k) => k.split('\u0000')[0]!),
+        absent.map((k) => k.split('\u0000')[1]!),
+      ]);
+      await lookup(absent);
+    }
     for (const key of missing) {
       if (!this.archiveIds.has(key)) throw new TargetError('mam-server-user', `could not create mam_server_user for ${key.replace('\u0000', '/')}`);
     }

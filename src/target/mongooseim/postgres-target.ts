@@ -137,8 +137,9 @@ export class PostgresMongooseimTarget implements MigrationTarget {
     await this.resolveArchiveIds(byTable);
     const state = lastAllocatorState(batch) ?? this.allocatorState;
     const outcome: WriteOutcome = { written: {}, present: {} };
+    // Outside the transaction: a rolled-back batch must not take the staging tables with it.
+    await this.ensureStaging(this.db);
     await this.db.transaction(async (session) => {
-      await this.ensureStaging(session);
       for (const [table, rows] of byTable) {
         const spec = TABLES[table];
         if (!spec) throw new TargetError('internal', `no table spec for ${table}`);

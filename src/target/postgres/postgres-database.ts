@@ -22,8 +22,9 @@ export interface PostgresDatabase extends PgSession {
   close(): Promise<void>;
 }
 
-// SQLSTATE classes that mean "this data is wrong", as opposed to "the database is unreachable".
-const DATA_ERROR_CLASSES = new Set(['22', '23', '42']);
+// SQLSTATE classes that mean "this data is wrong" (22 data exception, 23 integrity constraint), as opposed
+// to "the database is unreachable" or "the schema is not what we expect" (42), which no bisection can fix.
+const DATA_ERROR_CLASSES = new Set(['22', '23']);
 
 /** Wraps a driver error: data problems become TargetDataError (bisect and reject), the rest TargetError. */
 export function classifyError(err: unknown, context: string): Error {

@@ -30,6 +30,6 @@ export async function openSourceFor(options: CommonOptions): Promise<SourceAdapt
   return openSource(options.source, { settings: options.sourceSettings });
 }
 
-export async function openTargetFor(options: CommonOptions, settings: TargetSettings, dryRun: boolean): Promise<MigrationTarget> {
-  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun });
+export async function openTargetFor(options: CommonOptions, settings: TargetSettings, mode: 'run' | 'dry-run' | 'read'): Promise<MigrationTarget> {
+  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun: mode === 'dry-run', lock: mode === 'run' });
 }

@@ -1,5 +1,4 @@
 // `run` and `run --dry-run`: migrate the source into the target, resumably.
-import { TargetError } from '../errors.js';
 import type { BatchLimits } from '../pipeline/batch-limits.js';
 import { DEFAULT_BATCH_LIMITS } from '../pipeline/batch-limits.js';
 import { FileRejectSink } from '../pipeline/reject-report.js';
@@ -40,11 +39,8 @@ export async function run(options: RunCommandOptions): Promise<RunSummary> {
   const settings = await resolveSettings(options);
   const source = await openSourceFor(options);
   try {
-    const target = await openTargetFor(options, settings, options.dryRun);
+    const target = await openTargetFor(options, settings, options.dryRun ? 'dry-run' : 'run');
     try {
-      if (!(await target.acquireRunLock())) {
-        throw new TargetError('run-locked', `another xmpp-migrate run holds the lock on ${target.displayName}; wait for it to finish (see \`xmpp-migrate status\`) — two runs must not interleave`);
-      }
       const rejects = new FileRejectSink(options.rejectFile);
       try {
         const result = await runMigration({

@@ -91,7 +91,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     await source.close();
   }
 
-  const target = await openTargetFor(options, settings, false);
+  const target = await openTargetFor(options, settings, 'read');
   try {
     const differences: ArchiveDifference[] = [];
     let messagesInTarget = 0;

@@ -1,5 +1,5 @@
 // Target URLs: `pglite:DIR` (the embedded rehearsal default), `pglite:memory`, `postgres://…`.
-import { UsageError } from '../errors.js';
+import { TargetError, UsageError } from '../errors.js';
 import { DryRunTarget } from './mongooseim/dry-run-target.js';
 import { PostgresMongooseimTarget } from './mongooseim/postgres-target.js';
 import type { TargetSettings } from './mongooseim/target-settings.js';
@@ -7,12 +7,15 @@ import { displayUrl, openPglite, openPostgres, type PostgresDatabase } from './p
 import type { MigrationTarget } from './target.js';
 
 export const DEFAULT_TARGET = 'pglite:./mongooseim-rehearsal';
+const RUN_LOCK = 'xmpp-migrate-run';
 
 export interface OpenTargetOptions {
   settings: TargetSettings;
   /** Create MongooseIM's schema in an empty database. Always allowed for PGlite rehearsal targets. */
   createSchema: boolean;
   dryRun: boolean;
+  /** Take the per-target run lock before anything else (runs write; plan, verify and status only read). */
+  lock?: boolean;
 }
 
 export function describeTarget(url: string): string {
@@ -37,6 +40,9 @@ export async function openTarget(url: string, options: OpenTargetOptions): Promi
   }
   const db = await openDatabase(url);
   try {
+    if (options.lock && !(await db.tryLock(RUN_LOCK))) {
+      throw new TargetError('run-locked', `another xmpp-migrate run holds the lock on ${db.displayName}; wait for it to finish (see \`xmpp-migrate status\`): two runs must not interleave`);
+    }
     return await PostgresMongooseimTarget.open(db, { settings: options.settings, createSchema: options.createSchema || db.kind === 'pglite' });
   } catch (err) {
     await db.close();

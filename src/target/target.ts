@@ -78,8 +78,6 @@ export interface MigrationTarget {
   encode(record: MigrationRecord): EncodedRecord | Promise<EncodedRecord>;
   /** Writes a batch and its checkpoint in one transaction. Throws TargetDataError on a data problem. */
   write(batch: EncodedRecord[], checkpoint: CheckpointUpdate): Promise<WriteOutcome>;
-  /** Takes the per-target run lock so two runs cannot interleave; false when another run holds it. */
-  acquireRunLock(): Promise<boolean>;
   /** Saves a checkpoint alone (a stream that ended with rejects only, or an empty stream). */
   saveCheckpoint(checkpoint: CheckpointUpdate): Promise<void>;
   /** Loads a stream's checkpoint and restores the encoder state saved with it (MAM id tie-breaks). */

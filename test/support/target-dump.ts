@@ -1,10 +1,9 @@
 // Every MongooseIM row a migration wrote, in a form two databases can be compared by: archive owners as
 // (server, user_name) instead of serial ids, offline messages in id order without the id, bytea as hex.
 // created_at columns default to now() and are left out.
-import pg from 'pg';
-import type { PostgresDatabase } from '../../src/target/postgres/postgres-database.js';
-
-type Queryable = Pick<PostgresDatabase, 'query'> | pg.Client;
+interface Queryable {
+  query(sql: string): Promise<{ rows: unknown[] }>;
+}
 
 const QUERIES: Record<string, string> = {
   users: `SELECT username, server, password, pass_details FROM users`,

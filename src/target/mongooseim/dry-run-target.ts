@@ -31,10 +31,6 @@ export class DryRunTarget implements MigrationTarget {
     return { written, present: {} };
   }
 
-  async acquireRunLock(): Promise<boolean> {
-    return true;
-  }
-
   async saveCheckpoint(checkpoint: CheckpointUpdate): Promise<void> {
     this.checkpoints.set(keyOf(checkpoint.key), { cursor: checkpoint.cursor, completed: checkpoint.completed, records: checkpoint.records });
   }

@@ -164,10 +164,6 @@ export class PostgresMongooseimTarget implements MigrationTarget {
     return outcome;
   }
 
-  acquireRunLock(): Promise<boolean> {
-    return this.db.tryLock('xmpp-migrate-run');
-  }
-
   async saveCheckpoint(checkpoint: CheckpointUpdate): Promise<void> {
     await this.saveCheckpointIn(this.db, checkpoint, this.allocatorState);
   }

@@ -1,9 +1,15 @@
 // The one place that lists every source adapter.
 import { UsageError } from '../errors.js';
 import type { SourceAdapter, SourceAdapterDefinition, SourceOptions } from './source-adapter.js';
+import { prosodyFilesAdapter } from './prosody-files.js';
+import { prosodySqlAdapter } from './prosody-sql.js';
 import { xep0227Adapter } from './xep0227.js';
 
-export const SOURCE_ADAPTERS: SourceAdapterDefinition[] = [xep0227Adapter];
+export const SOURCE_ADAPTERS: SourceAdapterDefinition[] = [
+  xep0227Adapter,
+  prosodyFilesAdapter,
+  prosodySqlAdapter,
+];
 
 /** Opens `scheme:location`; the error names the known schemes when the scheme is unknown. */
 export async function openSource(url: string, options: SourceOptions): Promise<SourceAdapter> {

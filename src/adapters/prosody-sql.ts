@@ -28,7 +28,7 @@ import {
 } from './prosody-layout.js';
 import { ProsodySignals, inventoryFrom } from './prosody-inventory.js';
 import { ProsodyRecords, STORAGE_ONLY_ATTRS, type ArchiveItem, type Produced, type Where } from './prosody-records.js';
-import { ProsodyDataError, elementFromTable, luaFromJson } from './prosody-stanza.js';
+import { ProsodyDataError, elementFromTable, luaFromJson, sortAttributesDeep } from './prosody-stanza.js';
 import type { SourceAdapter, SourceAdapterDefinition, SourceInventory, SourceItem, SourceOptions, StreamInfo } from './source-adapter.js';
 
 type Dialect = 'postgres' | 'mysql' | 'sqlite';
@@ -375,7 +375,7 @@ class ProsodySqlSource implements SourceAdapter {
     let stanza: Element;
     if (type === 'xml') {
       try {
-        stanza = parseXml(value);
+        stanza = sortAttributesDeep(parseXml(value));
       } catch (err) {
         if (err instanceof XmlParseError) throw new ProsodyDataError('malformed-xml', `the stored stanza is not well-formed XML: ${err.message}`);
         throw err;

@@ -69,7 +69,7 @@ export function elementFromTable(table: LuaTable, skipAttrs?: ReadonlySet<string
       }
     }
   }
-  const el = new Element(name, attrs);
+  const el = new Element(name, sortedAttributes(attrs));
   for (const child of table.array()) {
     if (child instanceof LuaTable) {
       const c = elementFromTable(child, undefined, str(attr instanceof LuaTable ? attr.get('xmlns') : undefined));
@@ -141,4 +141,22 @@ export function luaEquals(a: LuaValue | undefined, b: LuaValue | undefined): boo
   }
   if (a instanceof LuaBytes && b instanceof LuaBytes) return a.bytes.equals(b.bytes);
   return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
+}
+
+/**
+ * Prosody keeps attributes in a Lua hash: their order in a file or an SQL row is an accident of the hash, not
+ * data. Elements from either storage get their attributes in one canonical (sorted) order, so the same stanza
+ * gives the same rows whichever storage it came from.
+ */
+export function sortedAttributes(attrs: Record<string, string>): Record<string, string> {
+  const sorted: Record<string, string> = {};
+  for (const key of Object.keys(attrs).sort()) sorted[key] = attrs[key]!;
+  return sorted;
+}
+
+/** Applies sortedAttributes to an element and all its descendants (parsed SQL rows). */
+export function sortAttributesDeep(el: Element): Element {
+  el.attrs = sortedAttributes(el.attrs);
+  for (const child of el.children) if (typeof child !== 'string') sortAttributesDeep(child);
+  return el;
 }

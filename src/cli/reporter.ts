@@ -40,6 +40,7 @@ export class Reporter {
     }
     if (event.type === 'record-rejected') this.rejectedSoFar++;
     if (event.type === 'kind-skipped') this.line(`note: ${event.kind} records skipped: ${event.reason}`);
+    if (event.type === 'target-notice') this.line(`note: ${event.message}`);
     if (event.type === 'retry') this.line(`target unavailable, retry ${event.attempt} in ${Math.round(event.delayMs)} ms: ${event.reason}`);
     if (event.type === 'stream-start' && event.startedFrom !== 'start') this.line(`${event.stream}: ${event.startedFrom === 'resumed' ? 'resuming from the last checkpoint' : 'already complete, skipped'}`);
     if (event.type === 'batch-written' && this.progressEnabled()) {
@@ -156,6 +157,8 @@ export class Reporter {
     if (report.extraArchivesInTarget > 0) out.write(`archives only in the target (not from this source): ${number(report.extraArchivesInTarget)}\n`);
     const rejected = Object.entries(report.rejectedInSource);
     if (rejected.length > 0) out.write(`source records a run rejects (not expected in the target): ${rejected.map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+    const notWritten = Object.entries(report.notWrittenKinds);
+    if (notWritten.length > 0) out.write(`source records of kinds not migrated yet (skipped by run): ${notWritten.map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
     if (report.differences.length > 0) {
       out.write(`\n${number(report.differences.length)} archive(s) differ:\n`);
       for (const d of report.differences.slice(0, 50)) {

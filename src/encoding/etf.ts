@@ -119,7 +119,9 @@ function writeAttrMap(attrs: Record<string, string | null | undefined>): void {
   buf[pos] = MAP_EXT;
   pos += 5;
   let count = 0;
-  for (const key in attrs) {
+  // Erlang writes a map of up to 32 keys in key order (binaries compare byte-wise), whatever order it was
+  // built in: so do we, and a stanza's term no longer depends on its source's attribute order.
+  for (const key of Object.keys(attrs).sort(compareUtf8)) {
     const value = attrs[key];
     if (value == null) continue;
     writeBinary(key);
@@ -127,6 +129,14 @@ function writeAttrMap(attrs: Record<string, string | null | undefined>): void {
     count++;
   }
   buf.writeUInt32BE(count, headerAt + 1);
+}
+
+/** Byte-wise order of the UTF-8 encodings (UTF-16 code unit order differs only above U+FFFF). */
+function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const ascii = /^[\x00-\x7f]*$/;
+  if (ascii.test(a) && ascii.test(b)) return a < b ? -1 : 1;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 function writeAttrList(attrs: Record<string, string | null | undefined>): void {

@@ -342,3 +342,16 @@ describe('encodeExml bytes', () => {
     expect(out.includes(Buffer.from('\t\n\r'))).toBe(true);
   });
 });
+
+describe('exml 4.x attribute maps', () => {
+  it('are written in the key order Erlang itself uses, whatever order the source had', () => {
+    const a = encodeExml(parseXml(`<message type='chat' to='b@x' id='1' from='a@x'><body>hi</body></message>`), { shape: 'exml4', compressed: false });
+    const b = encodeExml(parseXml(`<message from='a@x' id='1' to='b@x' type='chat'><body>hi</body></message>`), { shape: 'exml4', compressed: false });
+    expect(a.equals(b)).toBe(true);
+    // from < id < to < type, byte-wise.
+    const text = a.toString('latin1');
+    expect(text.indexOf('from')).toBeLessThan(text.indexOf('id'));
+    expect(text.indexOf('id')).toBeLessThan(text.indexOf('to'));
+    expect(text.indexOf('to')).toBeLessThan(text.indexOf('type'));
+  });
+});

@@ -4,11 +4,16 @@ import type { SourceAdapter, SourceAdapterDefinition, SourceOptions } from './so
 import { prosodyFilesAdapter } from './prosody-files.js';
 import { prosodySqlAdapter } from './prosody-sql.js';
 import { xep0227Adapter } from './xep0227.js';
+import { openfireSqlAdapter } from './openfire-sql.js';
+import { tigaseSqlAdapter } from './tigase-sql.js';
 
 export const SOURCE_ADAPTERS: SourceAdapterDefinition[] = [
   xep0227Adapter,
   prosodyFilesAdapter,
   prosodySqlAdapter,
+  // Openfire's and Tigase's databases (issue 8).
+  openfireSqlAdapter,
+  tigaseSqlAdapter,
 ];
 
 /** Opens `scheme:location`; the error names the known schemes when the scheme is unknown. */

@@ -99,7 +99,7 @@ export interface ArchivedMessageRecord {
 export interface LegacyCollectionEntry {
   /** 'from' = the owner received it, 'to' = the owner sent it. */
   direction: 'from' | 'to' | 'note';
-  /** Seconds since the previous entry (or since `start` for the first). */
+  /** Seconds since the previous entry (or since `start` for the first); see LegacyCollectionRecord.timing. */
   secs?: number;
   /** Absolute time, overrides secs. */
   utc?: Micros;
@@ -109,18 +109,50 @@ export interface LegacyCollectionEntry {
   body?: string;
   /** The full stanza, when the store kept one. */
   stanza?: Element;
+  /**
+   * The message's child elements as the store kept them (a XEP-0136 `<from>`/`<to>` saved in "message" mode,
+   * mod_archive2's `X:` bodies): used instead of `body`, inside a `<message>` built around them.
+   */
+  children?: Element[];
+  /** XEP-0359 origin-id, when the store kept it. */
+  originId?: string;
+  /** The id the store gave this entry (a row id), kept for id maps. */
+  sourceId?: string;
+  /** Where this entry is in the store (table and row key, or file and line); defaults to the collection's. */
+  location?: SourceLocation;
 }
+
+/**
+ * How `secs` counts (XEP-0136 §5.4): 'previous' (the XEP) = since the previous message, or since `start`
+ * for the first; 'start' = since the collection's start (Tigase, and what ejabberd's mod_archive_odbc and
+ * mod_archive2 send over the protocol).
+ */
+export type CollectionTiming = 'previous' | 'start';
+
+/** What becomes of XEP-0136 `<note>` entries: 'skip' (default: counted, not migrated) or 'self-message'. */
+export type NotePolicy = 'skip' | 'self-message';
 
 /** A XEP-0136 collection; transforms fan it out into ArchivedMessageRecords. */
 export interface LegacyCollectionRecord {
   kind: 'legacy-collection';
   owner: BareJid;
+  /** The peer (or room) JID; '' when the store has none (the collection is then rejected). */
   with: string;
   start: Micros;
   thread?: string;
   subject?: string;
   groupchat: boolean;
   entries: LegacyCollectionEntry[];
+  /** How `secs` counts; default 'previous'. Adapters set it for stores that deviate from the XEP. */
+  timing?: CollectionTiming;
+  /** The operator's note policy (a source option); default 'skip'. */
+  notes?: NotePolicy;
+  /**
+   * Present when the record holds only part of a collection. Each archive must reach the writer in time
+   * order, so adapters cut collections that overlap in time into slices whose entries carry absolute `utc`.
+   * true: the slice begins with the collection's first message, which carries the subject.
+   */
+  startsCollection?: boolean;
   location: SourceLocation;
 }
 

@@ -6,6 +6,9 @@ import { prosodySqlAdapter } from './prosody-sql.js';
 import { xep0227Adapter } from './xep0227.js';
 import { openfireSqlAdapter } from './openfire-sql.js';
 import { tigaseSqlAdapter } from './tigase-sql.js';
+import { ejabberdXep0136MysqlAdapter, ejabberdXep0136PgAdapter } from './xep0136-ejabberd.js';
+import { openfireMonitoringMysqlAdapter, openfireMonitoringPgAdapter } from './xep0136-openfire.js';
+import { xep0136FileAdapter } from './xep0136-file.js';
 
 export const SOURCE_ADAPTERS: SourceAdapterDefinition[] = [
   xep0227Adapter,
@@ -14,6 +17,12 @@ export const SOURCE_ADAPTERS: SourceAdapterDefinition[] = [
   // Openfire's and Tigase's databases (issue 8).
   openfireSqlAdapter,
   tigaseSqlAdapter,
+  // Legacy XEP-0136 archive stores (issue 5).
+  ejabberdXep0136PgAdapter,
+  ejabberdXep0136MysqlAdapter,
+  openfireMonitoringPgAdapter,
+  openfireMonitoringMysqlAdapter,
+  xep0136FileAdapter,
 ];
 
 /** Opens `scheme:location`; the error names the known schemes when the scheme is unknown. */

@@ -29,6 +29,7 @@ export type RunEvent =
   | { type: 'record-rejected'; stream: string; code: string; reason: string; location?: SourceLocation }
   | { type: 'kind-skipped'; stream: string; kind: string; reason: string }
   | { type: 'retry'; stream: string; attempt: number; delayMs: number; reason: string }
+  | { type: 'target-notice'; message: string }
   | { type: 'stream-end'; stream: string; summary: StreamSummary };
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -12,7 +12,7 @@ import type { RejectSink } from './reject-report.js';
 import { describeRecord } from './reject-report.js';
 import { emptyKindStats, type KindStats, type RunEventListener, type StreamSummary } from './run-events.js';
 import { TokenBucket } from './token-bucket.js';
-import { transformRecord } from './transforms.js';
+import { transform, type TransformOutcome } from './transforms.js';
 
 export interface RunOptions {
   source: SourceAdapter;
@@ -155,14 +155,23 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
         statsOf(record.kind).skipped++;
         return;
       }
-      let transformed: MigrationRecord[];
+      let transformed: TransformOutcome;
       try {
-        transformed = transformRecord(record);
+        transformed = transform(record);
       } catch (err) {
         if (err instanceof RecordError) return reject(stream.name, record.kind, err, record);
         throw err;
       }
-      for (const rec of transformed) {
+      // A partly bad record (one entry of a XEP-0136 collection): its bad parts are rejected, the rest goes on.
+      for (const err of transformed.rejects) await reject(stream.name, record.kind, err, record);
+      for (const part of transformed.skipped) {
+        statsOf(part.kind).skipped += part.count;
+        if (!skipReasons.has(part.reason)) {
+          skipReasons.add(part.reason);
+          emit({ type: 'kind-skipped', stream: stream.name, kind: part.kind, reason: part.reason });
+        }
+      }
+      for (const rec of transformed.records) {
         if (!target.supportedKinds.has(rec.kind)) {
           statsOf(rec.kind).skipped++;
           if (!skippedKinds.has(rec.kind)) {

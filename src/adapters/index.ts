@@ -4,6 +4,7 @@ import type { SourceAdapter, SourceAdapterDefinition, SourceOptions } from './so
 import { prosodyFilesAdapter } from './prosody-files.js';
 import { prosodySqlAdapter } from './prosody-sql.js';
 import { xep0227Adapter } from './xep0227.js';
+import { ejabberdMysqlAdapter, ejabberdPostgresAdapter } from './ejabberd-sql.js';
 import { openfireSqlAdapter } from './openfire-sql.js';
 import { tigaseSqlAdapter } from './tigase-sql.js';
 import { ejabberdXep0136MysqlAdapter, ejabberdXep0136PgAdapter } from './xep0136-ejabberd.js';
@@ -17,6 +18,9 @@ export const SOURCE_ADAPTERS: SourceAdapterDefinition[] = [
   // Openfire's and Tigase's databases (issue 8).
   openfireSqlAdapter,
   tigaseSqlAdapter,
+  // ejabberd's SQL database (issue 4).
+  ejabberdPostgresAdapter,
+  ejabberdMysqlAdapter,
   // Legacy XEP-0136 archive stores (issue 5).
   ejabberdXep0136PgAdapter,
   ejabberdXep0136MysqlAdapter,

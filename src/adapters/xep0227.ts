@@ -5,11 +5,16 @@
 // <result> and each offline <message> is built, turned into a record and released as it closes. Files
 // split with <xi:include href> are followed in document order, wherever the include sits (server-data,
 // host), relative to the including file.
+//
+// A break in the XML (not well-formed, a </user> missing, the file cut off) costs what it breaks and no
+// more: one reject says what of that user was emitted already and what is skipped, and reading goes on at
+// the next <user>, <host>, </host>, </server-data> or <xi:include> (see PieFileParser). Only a file that
+// does not start as XML, is not UTF-8 or is not XEP-0227 ends the read with a SourceError.
 import { createReadStream } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { type SaxesAttributeNS, SaxesParser, type SaxesTagNS } from 'saxes';
 import { RecordError, SourceError, UsageError } from '../errors.js';
 import { type Jid, JidError, normaliseDomain, normaliseJid, normaliseLocal, parseJid } from '../jid.js';
 import type {
@@ -304,6 +309,8 @@ function completeSequencesEnd(bytes: Buffer): number {
 interface Where {
   file: string;
   line: number;
+  /** Only where a break in the XML is reported: the column saxes counts (characters, 1-based). */
+  column?: number;
 }
 
 type Unit =
@@ -321,10 +328,26 @@ type Unit =
   | { t: 'user-stray'; entry: EntryPath; unit: number; code: string; message: string; at: Where }
   | { t: 'user-end'; entry: EntryPath; unit: number; at: Where }
   | { t: 'include'; entry: EntryPath; href: string; parse: string | undefined; domain: DomainContext; at: Where }
-  /** A reject outside any user (bad bytes between users, …). */
-  | { t: 'stray'; entry: EntryPath; code: string; message: string; at: Where }
-  /** Not well-formed: the file cannot be read past here. */
+  /** A reject outside any user (bad bytes or broken XML between users, …). */
+  | { t: 'stray'; entry: EntryPath; code: string; message: string; at: Where; key?: string | undefined }
+  /** The XML breaks inside a user (see `Break`): what of the user was read stays emitted, the rest is lost. */
+  | UserBreak
+  /** The file cannot be read at all: it does not start as XML, is not UTF-8 or is not XEP-0227. */
   | { t: 'fatal'; message: string; at: Where & { column: number } };
+
+interface UserBreak {
+  t: 'user-break';
+  entry: EntryPath;
+  key: string | undefined;
+  label: string;
+  state: UserRef['state'];
+  kind: Break['kind'];
+  problem: string;
+  part: Part | undefined;
+  /** Where reading goes on: "the next <user> at line 57". */
+  until: string;
+  at: Where;
+}
 
 /** The host a <user> belongs to, inherited through <host> and across includes. */
 interface DomainContext {
@@ -417,27 +440,133 @@ interface Build {
   invalidUtf8: number | undefined;
 }
 
-interface OpenUser {
+/** A <user> the parser is inside: read, rejected whole, or passed over because the read resumes after it. */
+interface UserRef {
   entry: EntryPath;
+  /** `local@domain` when known: the key of its rejects. */
+  key: string | undefined;
+  /** `<user name='…'>`, for messages. */
+  label: string;
+  /** Namespaces declared on its start tag: a <user> that starts inside it is reopened with them. */
+  ns: Record<string, string>;
+  state: 'read' | 'rejected' | 'passed';
+}
+
+interface OpenUser extends UserRef {
   depth: number;
   units: number;
   container: { kind: 'archive' | 'offline'; depth: number } | undefined;
   sawArchive: boolean;
 }
 
+/** <server-data> or <host> around the users: what a fresh parser must reopen after a break. */
+interface OpenFrame {
+  local: string;
+  /** Its start tag cut down to the name and namespace declarations, which is all a fresh parser needs. */
+  reopen: string;
+  label: string;
+  context: DomainContext;
+}
+
+/** A direct child of <user>, or an item of its archive or offline messages. */
+interface Part {
+  name: string;
+  line: number;
+}
+
+/**
+ * Where the XML of a file breaks: it is not well-formed there ('malformed'), it ends ('truncated'), or a
+ * <user> starts inside a user whose </user> is missing ('unclosed'). Reported once reading can go on.
+ */
+interface Break {
+  kind: 'malformed' | 'truncated' | 'unclosed';
+  at: Where & { column: number };
+  problem: string;
+  /** The user the break is in; undefined for a break between users. */
+  user: UserRef | undefined;
+  /** The element of that user the break is in: what it started before is read, the rest is lost. */
+  part: Part | undefined;
+  /** Between users: the reject's key and message, given where reading goes on. */
+  stray?: { key: string | undefined; message: (until: string) => string };
+}
+
+/** After a break: looking for where to start again. text[idx] of the current text is at line/column (0-based). */
+interface Seek {
+  broken: Break;
+  idx: number;
+  line: number;
+  column: number;
+  /** The end of the text searched last, when it may be the start of a resync point cut by the chunk edge. */
+  tail: string;
+}
+
+/** What the last close event ended, to take it back when saxes then finds the close tag was the wrong one. */
+type Undo =
+  | { t: 'build'; build: Build }
+  | { t: 'skip'; user: UserRef | undefined }
+  | { t: 'user'; user: OpenUser }
+  | { t: 'frame'; frame: OpenFrame };
+
+type Sax = SaxesParser<{ xmlns: true; position: true; fileName: string; fragment: boolean }>;
+
+/** Thrown from a saxes handler to stop that parser at a break; caught where the text is written to it. */
+class ParserBreak extends Error {}
+const BREAK = new ParserBreak('xep0227: the XML parser stopped at a break');
+
+/**
+ * Where reading can start again after a break, tested at each '<' after it: a user, a host, server data or
+ * an include starts, or a host or the server data ends (the frames still open decide which end is usable).
+ */
+const RESYNC = /<(?:\/(?:[A-Za-z_][\w.-]*:)?(host|server-data)\s*>|(?:[A-Za-z_][\w.-]*:)?(user|host|server-data)(?=[\s/>])|[A-Za-z_][\w.-]*:(include)(?=[\s/>]))/y;
+/** What a resync point may look like when the end of a chunk cuts it (a name and spaces: no bad bytes). */
+const RESYNC_PREFIX = /^<\/?[\w.:-]{0,40}\s{0,20}$/;
+/** A <user> or <host> start tag, for a break inside one: which user (or host) it costs. */
+const BROKEN_START_TAG = /^<((?:[A-Za-z_][\w.-]*:)?(user|host))(?=[\s/>])([^<>]*)/;
+
 /**
  * One file's push parser: saxes events in, units out (queued, drained by the walker after each chunk).
  * Elements are built only inside a <user>, and only for the parts the read still needs.
+ *
+ * When the XML breaks, the parser reports it and resynchronises: it finds the next place where reading
+ * can start again (RESYNC) in the text after the break, and goes on there with a fresh saxes parser into
+ * which the frames still open (<server-data>, <host>, with their namespace declarations) are replayed.
+ * Everything depends on the text alone, never on where a read resumed, so every read of a file breaks,
+ * numbers its entries and resynchronises the same way.
  */
 class PieFileParser {
   readonly queue: Unit[] = [];
   failed = false;
-  private readonly parser: SaxesParser<{ xmlns: true; position: true; fileName: string }>;
+  private sax: Sax;
+  /** Lines and columns of the current saxes parser, which may have started mid-file: file line = lineBase + sax.line. */
+  private lineBase = 0;
+  /** On the current parser's first line: file column = columnBase + sax.column. */
+  private columnBase = 0;
+  /** Characters written to the current parser; text[i] is at its position i + textFed. */
+  private fed = 0;
+  private text = '';
+  private textFed = 0;
+  /** Where in `text` the current parser started (-1: in an earlier text). A new break is always looked past it. */
+  private restartAt = -1;
+  /** Written to a fresh parser before the text: the start tag of a <user> that was read already. */
+  private preface = '';
+  private seek: Seek | undefined;
+  /** Where in `text` writing goes on after a break. */
+  private continueAt = 0;
+  private closing = false;
+  /** The file's first element was seen: a break before it is fatal. */
+  private rooted = false;
+  private closeMark = 0;
+  private undo: Undo | undefined;
   private depth = 0;
   private skipDepth = 0;
-  private readonly frames: DomainContext[] = [];
+  private readonly frames: OpenFrame[] = [];
   private user: OpenUser | undefined;
+  /** The user whose whole subtree skipDepth is skipping (rejected, or before the resume position). */
+  private skipUser: UserRef | undefined;
   private build: Build | undefined;
+  /** The part of the open user being read or skipped (valid while `build`, or `user` and `skipDepth`). */
+  private partName = '';
+  private partLine = 0;
   private pendingInvalid: number | undefined;
   private started = false;
   private nextEntry = 0;
@@ -449,19 +578,8 @@ class PieFileParser {
     /** This file's entry path prefix: the path of the include that brought it in. */
     private readonly path: EntryPath,
   ) {
-    this.parser = new SaxesParser({ xmlns: true, position: true, fileName: file });
-    // Six handlers at most: with eight, V8 made the parser object a slow dictionary and parsing was 4× slower
-    // (measured). So the XML declaration is checked on the first chunk's text, and processing instructions
-    // get no handler.
-    this.parser.on('opentag', (tag) => this.onOpen(tag));
-    this.parser.on('closetag', () => this.onClose());
-    this.parser.on('text', (text) => this.onText(text));
-    this.parser.on('cdata', (text) => this.onText(text, true));
-    this.parser.on('comment', () => this.takeInvalid());
-    this.parser.on('error', (err) => {
-      const own = err.message.startsWith(`${file}:`) ? err.message.slice(file.length + 1) : err.message;
-      this.fail(own.replace(/^\d+:\d+: /, ''));
-    });
+    this.sax = this.newSax(false);
+    this.attach(this.sax);
   }
 
   write(chunk: DecodedChunk): void {
@@ -474,21 +592,115 @@ class PieFileParser {
         return;
       }
     }
-    let from = 0;
-    for (const at of chunk.invalidAt) {
-      if (at > from) this.parser.write(chunk.text.slice(from, at));
-      if (this.failed) return;
-      // Whatever event comes next (the text, tag or comment holding the bad bytes) takes the mark.
-      this.pendingInvalid ??= this.parser.line;
-      from = at;
+    let text = chunk.text;
+    let invalidAt = chunk.invalidAt;
+    const seek = this.seek;
+    if (seek !== undefined && seek.tail !== '') {
+      // Only while looking for a resync point: the one copy of a chunk, for a tag cut by its edge.
+      const shift = seek.tail.length;
+      text = seek.tail + text;
+      invalidAt = invalidAt.map((i) => i + shift);
+      seek.tail = '';
     }
-    if (from < chunk.text.length) this.parser.write(from === 0 ? chunk.text : chunk.text.slice(from));
+    this.restartAt = -1;
+    let at = 0;
+    for (;;) {
+      if (this.failed) return;
+      // Also when a break left nothing of this text to search: the search state moves on to the next one.
+      if (this.seek !== undefined) at = this.resync(text, at);
+      if (at < 0 || at >= text.length) return;
+      at = this.feed(text, invalidAt, at);
+    }
   }
 
   close(): void {
     if (this.failed) return;
-    this.parser.close();
+    if (this.seek === undefined) {
+      this.closing = true;
+      this.text = '';
+      try {
+        if (this.preface !== '') {
+          this.textFed = this.fed + this.preface.length;
+          this.put(this.preface);
+        }
+        this.sax.close();
+      } catch (err) {
+        if (err !== BREAK) throw err;
+      }
+    }
+    const seek = this.seek;
+    if (seek !== undefined) {
+      this.seek = undefined;
+      this.queueBreak(seek.broken, 'the end of the file');
+      return;
+    }
     if (this.pendingInvalid !== undefined) this.takeInvalid();
+  }
+
+  private newSax(fragment: boolean): Sax {
+    return new SaxesParser({ xmlns: true, position: true, fileName: this.file, fragment });
+  }
+
+  // Six handlers at most: with eight, V8 made the parser object a slow dictionary and parsing was 4× slower
+  // (measured). So the XML declaration is checked on the first chunk's text, and processing instructions
+  // get no handler.
+  private attach(sax: Sax): void {
+    sax.on('opentag', this.onOpenTag);
+    sax.on('closetag', this.onCloseTag);
+    sax.on('text', this.onTextNode);
+    sax.on('cdata', this.onCdata);
+    sax.on('comment', this.onComment);
+    sax.on('error', this.onError);
+  }
+
+  private readonly onOpenTag = (tag: SaxesTagNS): void => this.onOpen(tag);
+  private readonly onCloseTag = (): void => this.onClose();
+  private readonly onTextNode = (text: string): void => this.onText(text);
+  private readonly onCdata = (text: string): void => this.onText(text, true);
+  private readonly onComment = (): void => {
+    this.takeInvalid();
+  };
+  private readonly onError = (err: Error): void => {
+    if (!this.failed) this.broke(err);
+    throw BREAK;
+  };
+
+  /** Writes text[start…] to the parser. Returns text.length, or after a break the index where reading goes on. */
+  private feed(text: string, invalidAt: readonly number[], start: number): number {
+    const preface = this.preface;
+    this.preface = '';
+    this.text = text;
+    this.textFed = this.fed + preface.length - start;
+    let from = start;
+    try {
+      if (preface !== '') this.put(preface);
+      for (const at of invalidAt) {
+        if (at < from) continue;
+        if (at > from) this.put(text.slice(from, at));
+        if (this.failed) return text.length;
+        // Whatever event comes next (the text, tag or comment holding the bad bytes) takes the mark.
+        this.pendingInvalid ??= this.line();
+        from = at;
+      }
+      if (from < text.length) this.put(from === 0 ? text : text.slice(from));
+    } catch (err) {
+      if (err !== BREAK) throw err;
+      return this.failed ? text.length : this.continueAt;
+    }
+    return text.length;
+  }
+
+  private put(text: string): void {
+    this.sax.write(text);
+    this.fed += text.length;
+  }
+
+  private line(): number {
+    return this.lineBase + this.sax.line;
+  }
+
+  private column(): number {
+    return this.sax.line === 1 ? this.columnBase + this.sax.column : this.sax.column;
   }
 
   private newEntry(): EntryPath {
@@ -496,18 +708,244 @@ class PieFileParser {
   }
 
   private where(): Where {
-    return { file: this.file, line: this.parser.line };
+    return { file: this.file, line: this.line() };
   }
 
   private fail(message: string): void {
     if (this.failed) return;
     this.failed = true;
-    this.queue.push({ t: 'fatal', message, at: { file: this.file, line: this.parser.line, column: this.parser.column } });
+    this.queue.push({ t: 'fatal', message, at: { file: this.file, line: this.line(), column: this.column() } });
   }
 
   private domainContext(): DomainContext {
-    return this.frames[this.frames.length - 1] ?? this.inherited;
+    return this.frames[this.frames.length - 1]?.context ?? this.inherited;
   }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Breaks and resynchronisation.
+
+  /** saxes found the XML not well-formed (or ended) here: decides what the break costs and where to look on. */
+  private broke(err: Error): void {
+    const own = err.message.startsWith(`${this.file}:`) ? err.message.slice(this.file.length + 1) : err.message;
+    const reason = own.replace(/^\d+:\d+: /, '').replace(/\.$/, '');
+    if (!this.rooted) {
+      this.fail(reason);
+      return;
+    }
+    // saxes closes the open element first and only then says the close tag was not its own.
+    if (reason === 'unexpected close tag') this.undoClose();
+    const text = this.text;
+    const low = Math.max(0, this.restartAt);
+    let idx = Math.max(0, Math.min(text.length, this.sax.position - this.textFed));
+    let line = this.line();
+    let column = this.column();
+    let from = idx - 1;
+    if (!this.closing && reason.includes('entity')) {
+      // saxes reads an entity up to the next ';', however far: the break is at the '&' that started it.
+      const amp = text.indexOf('&', Math.max(text.lastIndexOf(';', idx - 2) + 1, low));
+      if (amp >= 0 && amp < idx - 1) {
+        ({ line, column } = locate(text, idx, line, column, amp + 1));
+        idx = amp + 1;
+        from = amp;
+      }
+    } else if (reason === 'unexpected close tag') {
+      // The close tag itself is the break, and may be where reading goes on (a </host> after a lost </user>).
+      const lt = text.lastIndexOf('</', idx - 1);
+      if (lt >= low) {
+        ({ line, column } = locate(text, idx, line, column, lt + 1));
+        idx = lt + 1;
+        from = lt;
+      }
+    }
+    const at = { file: this.file, line, column };
+    const where = `${this.file}:${line}:${column}`;
+    const owner: UserRef | undefined = this.user ?? this.skipUser;
+    const part = this.user !== undefined && (this.build !== undefined || this.skipDepth > 0) ? { name: this.partName, line: this.partLine } : undefined;
+    let broken: Break;
+    if (owner !== undefined) {
+      const problem = this.closing
+        ? `file ends inside ${owner.label} at line ${line} (the export looks truncated): its remaining data is missing`
+        : `not well-formed XML at ${where} (${reason})`;
+      broken = { kind: this.closing ? 'truncated' : 'malformed', at, problem, user: owner, part };
+    } else if (this.closing) {
+      const inside = this.frames[this.frames.length - 1]?.label;
+      const message = (): string =>
+        `the file ends at line ${line}${inside === undefined ? '' : ` inside ${inside}`} (${reason}; the export looks truncated): whatever followed is missing`;
+      broken = { kind: 'truncated', at, problem: '', user: undefined, part: undefined, stray: { key: undefined, message } };
+    } else {
+      broken = this.strayBreak(text, idx, low, at, reason);
+    }
+    this.seek = { broken, idx, line, column, tail: '' };
+    this.continueAt = Math.max(from, this.restartAt + 1, 0);
+  }
+
+  /** A break between users; one inside a <user> or <host> start tag costs that user, or that host's users. */
+  private strayBreak(text: string, idx: number, low: number, at: Where & { column: number }, reason: string): Break {
+    const where = `${at.file}:${at.line}:${at.column}`;
+    const lt = text.lastIndexOf('<', idx - 1);
+    const gt = lt >= low ? text.indexOf('>', lt) : -1;
+    const tag = lt >= low && (gt < 0 || gt >= idx - 1) ? BROKEN_START_TAG.exec(text.slice(lt, lt + 2000)) : null;
+    const attribute = (name: string): string | undefined => new RegExp(`\\s${name}\\s*=\\s*(?:'([^']*)'|"([^"]*)")`).exec(tag?.[3] ?? '')?.slice(1).find((v) => v !== undefined);
+    if (tag?.[2] === 'user') {
+      const name = attribute('name');
+      const label = name === undefined ? `<${tag[1]}>` : `<${tag[1]} name='${name}'>`;
+      const domain = this.domainContext().domain ?? this.ctx.settings.domain;
+      const key = name === undefined ? undefined : `${name}@${domain ?? '?'}`;
+      const message = (until: string): string =>
+        `${label} at line ${at.line}: not well-formed XML at ${where} (${reason}) in its start tag: the user is skipped, with everything up to ${until}`;
+      return { kind: 'malformed', at, problem: '', user: undefined, part: undefined, stray: { key, message } };
+    }
+    if (tag?.[2] === 'host') {
+      const jid = attribute('jid');
+      const label = jid === undefined ? `<${tag[1]}>` : `<${tag[1]} jid='${jid}'>`;
+      // Its users are still read, to be rejected one by one: a host's users are never lost silently.
+      const error = `${label} at ${at.file}:${at.line}: its start tag is not well-formed XML (${reason})`;
+      this.frames.push({ local: 'host', reopen: `<${tag[1]}>`, label, context: { domain: undefined, error } });
+      const message = (until: string): string =>
+        `${label} at line ${at.line}: not well-formed XML at ${where} (${reason}) in its start tag: its users are rejected (invalid-host); the data up to ${until} is skipped`;
+      return { kind: 'malformed', at, problem: '', user: undefined, part: undefined, stray: { key: undefined, message } };
+    }
+    const message = (until: string): string => `not well-formed XML at ${where} (${reason}), outside any <user>: the data from line ${at.line} to ${until} is skipped`;
+    return { kind: 'malformed', at, problem: '', user: undefined, part: undefined, stray: { key: undefined, message } };
+  }
+
+  /** Takes back the close event saxes then found to be the wrong close tag: its element is where the break is. */
+  private undoClose(): void {
+    this.queue.length = this.closeMark;
+    const undo = this.undo;
+    this.undo = undefined;
+    if (undo === undefined) return;
+    if (undo.t === 'build') this.build = undo.build;
+    else if (undo.t === 'skip') {
+      this.skipDepth = 1;
+      this.skipUser = undo.user;
+    } else if (undo.t === 'user') this.user = undo.user;
+    else this.frames.push(undo.frame);
+  }
+
+  /** Looks for the next resync point from text[from]; when found, reports the break and restarts there. */
+  private resync(text: string, from: number): number {
+    const seek = this.seek as Seek;
+    for (let lt = text.indexOf('<', from); lt >= 0; lt = text.indexOf('<', lt + 1)) {
+      RESYNC.lastIndex = lt;
+      const m = RESYNC.exec(text);
+      if (m === null) continue;
+      const what = this.reopenAt(m);
+      if (what === undefined) continue;
+      const at = locate(text, seek.idx, seek.line, seek.column, lt);
+      this.seek = undefined;
+      // Bad bytes before here are in the part the break skipped, and reported with it.
+      this.pendingInvalid = undefined;
+      this.queueBreak(seek.broken, `${what} at line ${at.line}`);
+      this.restart(at, lt, '');
+      return lt;
+    }
+    const lt = text.lastIndexOf('<');
+    const keep = lt >= from && text.length - lt <= 64 && RESYNC_PREFIX.test(text.slice(lt)) ? lt : text.length;
+    const at = locate(text, seek.idx, seek.line, seek.column, keep);
+    seek.idx = 0;
+    seek.line = at.line;
+    seek.column = at.column;
+    seek.tail = text.slice(keep);
+    return -1;
+  }
+
+  /** Whether reading can start again at this resync point, with which frames; describes it for the reject. */
+  private reopenAt(m: RegExpExecArray): string | undefined {
+    const [, closing, opening, include] = m;
+    const innermost = (local: string): number => {
+      for (let i = this.frames.length - 1; i >= 0; i--) if ((this.frames[i] as OpenFrame).local === local) return i;
+      return -1;
+    };
+    if (closing !== undefined) {
+      // Only the end of a frame that is open: it closes that frame (and any inside it whose end was lost).
+      const i = innermost(closing);
+      if (i < 0) return undefined;
+      this.frames.length = i + 1;
+      return `</${closing}>`;
+    }
+    if (opening === 'host') {
+      const i = innermost('host');
+      if (i >= 0) this.frames.length = i;
+      return 'the next <host>';
+    }
+    if (opening === 'server-data') {
+      this.frames.length = 0;
+      return '<server-data>';
+    }
+    return opening === 'user' ? 'the next <user>' : `the next <xi:${include}>`;
+  }
+
+  /** A fresh parser for the text from text[textIndex] (at line/column `at`), inside the frames still open. */
+  private restart(at: { line: number; column: number }, textIndex: number, preface: string): void {
+    const sax = this.newSax(this.frames.length === 0);
+    let prefix = '';
+    for (const frame of this.frames) prefix += frame.reopen;
+    // The frames are open already: their start tags are replayed before the handlers are attached.
+    if (prefix !== '') sax.write(prefix);
+    this.attach(sax);
+    this.sax = sax;
+    this.fed = prefix.length;
+    this.preface = preface;
+    this.lineBase = at.line - 1;
+    this.columnBase = at.column - codePoints(prefix, 0, prefix.length) - codePoints(preface, 0, preface.length);
+    this.restartAt = textIndex;
+    this.depth = this.frames.length;
+    this.skipDepth = 0;
+    this.user = undefined;
+    this.skipUser = undefined;
+    this.build = undefined;
+    this.undo = undefined;
+  }
+
+  private queueBreak(broken: Break, until: string): void {
+    const user = broken.user;
+    if (user !== undefined) {
+      this.queue.push({
+        t: 'user-break',
+        entry: user.entry,
+        key: user.key,
+        label: user.label,
+        state: user.state,
+        kind: broken.kind,
+        problem: broken.problem,
+        part: broken.part,
+        until,
+        at: broken.at,
+      });
+      return;
+    }
+    const stray = broken.stray as NonNullable<Break['stray']>;
+    const code = broken.kind === 'truncated' ? 'truncated-file' : 'malformed-xml';
+    this.queue.push({ t: 'stray', entry: this.newEntry(), code, message: stray.message(until), at: broken.at, key: stray.key });
+  }
+
+  /**
+   * A <user> starts directly inside a user: the outer one's </user> is missing. The outer user ends there
+   * (with a reject), and the inner one is read as the next user, its start tag replayed into a fresh parser.
+   */
+  private unclosedUser(tag: SaxesTagNS, outer: UserRef): never {
+    const line = this.line();
+    const column = this.column();
+    const label = userLabel(tag);
+    this.queueBreak(
+      {
+        kind: 'unclosed',
+        at: { file: this.file, line, column },
+        problem: `${label} starts at ${this.file}:${line} inside this user, whose </user> is missing`,
+        user: outer,
+        part: undefined,
+      },
+      `${label} at line ${line}`,
+    );
+    const continueAt = this.sax.position - this.textFed;
+    this.restart({ line, column }, continueAt, reopenStartTag(tag, outer.ns));
+    this.continueAt = continueAt;
+    throw BREAK;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Events.
 
   /** Assigns pending invalid bytes to what holds them: the element being built, the user, or the file. */
   private takeInvalid(opening?: 'user'): boolean {
@@ -534,6 +972,7 @@ class PieFileParser {
     if (this.failed) return;
     this.depth++;
     if (this.skipDepth > 0) {
+      if (this.skipDepth === 1 && this.skipUser !== undefined && isPie(tag, 'user')) this.unclosedUser(tag, this.skipUser);
       this.takeInvalid();
       this.skipDepth++;
       return;
@@ -551,6 +990,8 @@ class PieFileParser {
   }
 
   private openStructural(tag: SaxesTagNS): void {
+    const first = !this.rooted;
+    this.rooted = true;
     this.ctx.signals.namespaces.add(tag.uri);
     if (isPie(tag, 'user')) {
       this.openUser(tag);
@@ -558,13 +999,13 @@ class PieFileParser {
     }
     this.takeInvalid();
     if (isPie(tag, 'server-data')) {
-      this.frames.push(this.domainContext());
+      this.frames.push({ local: 'server-data', reopen: reopenFrame(tag), label: `<${tag.name}>`, context: this.domainContext() });
       return;
     }
     if (isPie(tag, 'host')) {
       const raw = tag.attributes.jid?.value;
       let context: DomainContext;
-      if (raw === undefined) context = { domain: undefined, error: `<host> at ${this.file}:${this.parser.line} has no jid attribute` };
+      if (raw === undefined) context = { domain: undefined, error: `<host> at ${this.file}:${this.line()} has no jid attribute` };
       else {
         try {
           const jid = parseJid(raw);
@@ -576,7 +1017,8 @@ class PieFileParser {
           context = { domain: undefined, error: `<host jid='${raw}'>: ${(err as Error).message}` };
         }
       }
-      this.frames.push(context);
+      const label = raw === undefined ? `<${tag.name}>` : `<${tag.name} jid='${raw}'>`;
+      this.frames.push({ local: 'host', reopen: reopenFrame(tag), label, context });
       return;
     }
     if (tag.local === 'include' && tag.uri === NS_XINCLUDE) {
@@ -592,7 +1034,7 @@ class PieFileParser {
       this.skipDepth = 1; // <xi:fallback> is not used: a missing file is an error, not an alternative.
       return;
     }
-    if (this.depth === 1) {
+    if (this.depth === 1 && first) {
       this.fail(`the root element <${tag.name} xmlns='${tag.uri}'> is not XEP-0227 (<server-data>, <host> or <user> in ${NS_PIE})`);
       return;
     }
@@ -603,7 +1045,9 @@ class PieFileParser {
   private openUser(tag: SaxesTagNS): void {
     const entry = this.newEntry();
     const invalid = this.takeInvalid('user');
+    const label = userLabel(tag);
     if (compareEntries(entry, this.ctx.resume.entry) < 0) {
+      this.skipUser = { entry, key: undefined, label, ns: tag.ns, state: 'passed' };
       this.skipDepth = 1;
       return;
     }
@@ -612,6 +1056,7 @@ class PieFileParser {
     const domain = this.domainContext();
     const reject = (code: string, message: string, key?: string): void => {
       this.queue.push({ t: 'user-reject', entry, code, message, key, at });
+      this.skipUser = { entry, key, label, ns: tag.ns, state: 'rejected' };
       this.skipDepth = 1;
     };
     const userDomain = domain.domain ?? (domain.error === undefined ? this.ctx.settings.domain : undefined);
@@ -640,11 +1085,13 @@ class PieFileParser {
         attrs[`prosody:${attr.local}`] = attr.value;
       } else if (attr.uri === '') attrs[attr.local] = attr.value;
     }
-    this.user = { entry, depth: this.depth, units: 0, container: undefined, sawArchive: false };
-    this.queue.push({ t: 'user-start', entry, owner: { local, domain: userDomain }, name, attrs, at });
+    const owner = { local, domain: userDomain };
+    this.user = { entry, key: bareJidString(owner), label, ns: tag.ns, state: 'read', depth: this.depth, units: 0, container: undefined, sawArchive: false };
+    this.queue.push({ t: 'user-start', entry, owner, name, attrs, at });
   }
 
   private openInUser(tag: SaxesTagNS, user: OpenUser): void {
+    if (this.depth === user.depth + 1 && isPie(tag, 'user')) this.unclosedUser(tag, user);
     const resumeHere = compareEntries(user.entry, this.ctx.resume.entry) === 0;
     if (user.container && this.depth === user.container.depth + 1) {
       const unit = ++user.units;
@@ -652,7 +1099,7 @@ class PieFileParser {
       // at or before the cursor need not be built at all.
       if (resumeHere && unit <= this.ctx.resume.unit) {
         this.takeInvalid();
-        this.skipDepth = 1;
+        this.skipPart(tag);
         return;
       }
       this.startBuild(tag, 'leaf', user.container.kind, unit);
@@ -683,21 +1130,30 @@ class PieFileParser {
         message: '<xi:include> inside a <user> is not supported: include whole users, hosts or server-data',
         at: this.where(),
       });
-      this.skipDepth = 1;
+      this.skipPart(tag);
       return;
     }
     if (!isKnownUserChild(tag)) {
       // Not built at all: an unknown element may be as large as an archive.
       this.takeInvalid();
       countSkipped(this.ctx.signals, `<${tag.local} xmlns='${tag.uri}'> in <user>`);
-      this.skipDepth = 1;
+      this.skipPart(tag);
       return;
     }
     this.startBuild(tag, 'child', undefined, ++user.units);
   }
 
+  private skipPart(tag: SaxesTagNS): void {
+    this.partName = tag.name;
+    this.partLine = this.line();
+    this.skipDepth = 1;
+  }
+
   private startBuild(tag: SaxesTagNS, kind: 'child' | 'leaf', container: 'archive' | 'offline' | undefined, unit: number): void {
-    this.build = { stack: [], uris: [], kind, container, unit, at: this.where(), invalidUtf8: undefined };
+    const at = this.where();
+    this.build = { stack: [], uris: [], kind, container, unit, at, invalidUtf8: undefined };
+    this.partName = tag.name;
+    this.partLine = at.line;
     this.takeInvalid();
     this.appendElement(tag);
   }
@@ -729,8 +1185,13 @@ class PieFileParser {
     if (this.failed) return;
     this.depth--;
     this.takeInvalid();
+    this.closeMark = this.queue.length;
+    this.undo = undefined;
     if (this.skipDepth > 0) {
-      this.skipDepth--;
+      if (--this.skipDepth === 0) {
+        this.undo = { t: 'skip', user: this.skipUser };
+        this.skipUser = undefined;
+      }
       return;
     }
     const build = this.build;
@@ -740,6 +1201,7 @@ class PieFileParser {
       dropLayoutWhitespace(el);
       if (build.stack.length > 0) return;
       this.build = undefined;
+      this.undo = { t: 'build', build };
       const user = this.user as OpenUser;
       if (build.kind === 'child') {
         this.queue.push({ t: 'child', entry: user.entry, unit: build.unit, el, at: build.at, invalidUtf8: build.invalidUtf8 });
@@ -765,10 +1227,12 @@ class PieFileParser {
       if (this.depth === user.depth - 1) {
         this.queue.push({ t: 'user-end', entry: user.entry, unit: ++user.units, at: this.where() });
         this.user = undefined;
+        this.undo = { t: 'user', user };
       }
       return;
     }
-    this.frames.pop();
+    const frame = this.frames.pop();
+    if (frame !== undefined) this.undo = { t: 'frame', frame };
   }
 
   private onText(text: string, cdata = false): void {
@@ -781,6 +1245,83 @@ class PieFileParser {
     if (typeof last === 'string') parent.children[parent.children.length - 1] = last + text;
     else if (text !== '' || cdata) parent.children.push(text);
   }
+}
+
+function userLabel(tag: SaxesTagNS): string {
+  const name = tag.attributes.name?.value;
+  return name === undefined ? `<${tag.name}>` : `<${tag.name} name='${name}'>`;
+}
+
+function escapeAttribute(value: string): string {
+  return value.replace(/[&<'"\t\n\r]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function namespaceDeclarations(ns: Record<string, string>, except?: Record<string, string>): string {
+  let out = '';
+  for (const prefix in ns) {
+    if (except !== undefined && prefix in except) continue;
+    out += `${prefix === '' ? ' xmlns' : ` xmlns:${prefix}`}='${escapeAttribute(ns[prefix] as string)}'`;
+  }
+  return out;
+}
+
+/** A frame's start tag for a fresh parser: the name and the namespaces it declares. */
+function reopenFrame(tag: SaxesTagNS): string {
+  return `<${tag.name}${namespaceDeclarations(tag.ns)}>`;
+}
+
+/** A start tag already read, written again: its attributes, and the namespaces it inherited from `outer`. */
+function reopenStartTag(tag: SaxesTagNS, outer: Record<string, string>): string {
+  let out = `<${tag.name}`;
+  for (const name in tag.attributes) out += ` ${name}='${escapeAttribute((tag.attributes[name] as SaxesAttributeNS).value)}'`;
+  out += namespaceDeclarations(outer, tag.ns);
+  return `${out}${tag.isSelfClosing ? '/>' : '>'}`;
+}
+
+/** Characters as saxes counts columns: a surrogate pair is one. */
+function codePoints(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff) n++;
+  }
+  return n;
+}
+
+/** Line breaks as saxes counts them: \n, \r\n and a lone \r. */
+function isLineBreak(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10);
+}
+
+/** The line breaks in text[from, to) and the index just after the last one (-1 when none). */
+function lineBreaks(text: string, from: number, to: number): { count: number; after: number } {
+  let count = 0;
+  let after = -1;
+  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) {
+    count++;
+    after = i + 1;
+  }
+  for (let i = text.indexOf('\r', from); i >= 0 && i < to; i = text.indexOf('\r', i + 1)) {
+    if (text.charCodeAt(i + 1) === 10) continue;
+    count++;
+    after = Math.max(after, i + 1);
+  }
+  return { count, after };
+}
+
+/** The line and 0-based column of text[to], given those of text[from]. */
+function locate(text: string, from: number, line: number, column: number, to: number): { line: number; column: number } {
+  if (to >= from) {
+    const { count, after } = lineBreaks(text, from, to);
+    return count === 0 ? { line, column: column + codePoints(text, from, to) } : { line: line + count, column: codePoints(text, after, to) };
+  }
+  const { count } = lineBreaks(text, to, from);
+  if (count === 0) return { line, column: column - codePoints(text, to, from) };
+  let start = to;
+  while (start > 0 && !isLineBreak(text, start - 1)) start--;
+  // When the line starts before this text, the column is counted from the text's start: a lower bound.
+  return { line: line - count, column: codePoints(text, start, to) };
 }
 
 /**
@@ -1073,6 +1614,11 @@ class UserAssembler {
       default:
         return [];
     }
+  }
+
+  /** The user breaks off: what was held back for its end and is now lost. */
+  abandon(): { account: boolean; roster: number } {
+    return { account: !this.accountEmitted, roster: this.roster.size };
   }
 
   /** Emits the account (once) and the roster items gathered so far. */
@@ -1425,6 +1971,30 @@ class UserAssembler {
   }
 }
 
+/**
+ * The reject of a break inside a user: what of the user was emitted already, what is skipped or lost, and
+ * what was held back for the user's end (the account, roster items) and so is not emitted either.
+ */
+function userBreakMessage(u: UserBreak, held: { account: boolean; roster: number } | undefined): string {
+  const who = u.key ?? u.label;
+  if (u.state === 'rejected') {
+    if (u.kind === 'unclosed') return `${who}: ${u.problem}. The user was rejected as a whole already`;
+    return `${who}: ${u.problem}. The user was rejected as a whole already; its data up to ${u.until} is skipped with it`;
+  }
+  const out = [`${who}: ${u.problem}.`];
+  const position = u.part ? `the <${u.part.name}> at line ${u.part.line}` : `line ${u.at.line}, column ${u.at.column}`;
+  if (u.kind === 'unclosed') out.push("Already emitted: the records of this user's elements, all read.");
+  else out.push(`Already emitted: the records of this user's elements that ended before ${position}.`);
+  if (u.kind === 'malformed') out.push(`Skipped: this user's data from ${position} to ${u.until}.`);
+  else if (u.kind === 'truncated') out.push(u.part ? `Lost: the unfinished <${u.part.name}> from line ${u.part.line}.` : 'Lost: whatever followed in the export.');
+  if (held?.account) {
+    out.push(`Not emitted: its account${held.roster > 0 ? ` and ${held.roster} roster item(s), which wait` : ', which waits'} for the end of the user.`);
+  } else if (held !== undefined && held.roster > 0) {
+    out.push(`Not emitted: ${held.roster} roster item(s) read after its <archive>, which wait for the end of the user.`);
+  }
+  return out.join(' ');
+}
+
 function formatPeer(jid: Jid): string {
   const bare = jid.local === '' ? jid.domain : `${jid.local}@${jid.domain}`;
   return jid.resource === '' ? bare : `${bare}/${jid.resource}`;
@@ -1460,9 +2030,25 @@ async function* readUsers(file: string, ctx: WalkContext): AsyncGenerator<Source
           source: ctx.source,
           file: unit.at.file,
           line: unit.at.line,
-          ...(unit.t === 'user-reject' && unit.key !== undefined ? { key: unit.key } : {}),
+          ...(unit.at.column !== undefined ? { column: unit.at.column } : {}),
+          ...(unit.key !== undefined ? { key: unit.key } : {}),
         });
         yield* emit(unit.entry, 0, [{ reject }]);
+        break;
+      }
+      case 'user-break': {
+        const own = assembler !== undefined && openEntry !== undefined && compareEntries(openEntry, unit.entry) === 0;
+        const reject = new RecordError(unit.kind === 'truncated' ? 'truncated-file' : 'malformed-xml', userBreakMessage(unit, own ? assembler?.abandon() : undefined), {
+          source: ctx.source,
+          file: unit.at.file,
+          line: unit.at.line,
+          ...(unit.at.column !== undefined ? { column: unit.at.column } : {}),
+          ...(unit.key !== undefined ? { key: unit.key } : {}),
+        });
+        // Past every unit of this user: the reject sorts after what was already emitted.
+        yield* emit(unit.entry, LAST_UNIT, [{ reject }]);
+        assembler = undefined;
+        openEntry = undefined;
         break;
       }
       case 'child':
@@ -1477,17 +2063,8 @@ async function* readUsers(file: string, ctx: WalkContext): AsyncGenerator<Source
         openEntry = undefined;
         break;
       case 'fatal': {
+        // Only before the first element, or a file that is not UTF-8 or not XEP-0227: nothing to recover.
         const where = `${unit.at.file}:${unit.at.line}:${unit.at.column}`;
-        if (assembler && openEntry !== undefined) {
-          const key = bareJidString(assembler.owner);
-          const reject = new RecordError(
-            'malformed-xml',
-            `${key}: the file is not well-formed at ${where} (${unit.message}); this user's data from there on is missing`,
-            { source: ctx.source, file: unit.at.file, line: unit.at.line, key },
-          );
-          // Past every unit of this user: the reject sorts after what was already emitted.
-          yield* emit(openEntry, LAST_UNIT, [{ reject }]);
-        }
         throw new SourceError('malformed-xml', `${where}: not well-formed XML: ${unit.message}. Fix the file there (or cut the export before it) and run again`);
       }
       default:

@@ -4,7 +4,7 @@ import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSource } from '../../src/adapters/index.js';
 import type { SourceAdapter, SourceItem } from '../../src/adapters/source-adapter.js';
@@ -555,7 +555,7 @@ describe('xep0227 source on Openfire User Import/Export plugin quirks', () => {
 });
 
 describe('xep0227 source on bad input', () => {
-  it('rejects each bad record with its file and line, goes on, and ends with a SourceError at the break', async () => {
+  it('rejects each bad record with its file and line, goes on past the break in the XML, and reads to the end', async () => {
     const { items, error } = await readAll(await open(BAD));
     const got = items.map((i) => ('record' in i ? `${i.record.kind} ${i.record.location.key}` : `${i.reject.code} ${i.reject.location?.file}:${i.reject.location?.line}`));
     const at = (marker: string, offset = 0): string => `${BAD}:${lineOf(BAD, marker) + offset}`;
@@ -578,16 +578,19 @@ describe('xep0227 source on bad input', () => {
       'account ok3@bad.example',
       'archived-message ok3@bad.example',
       `malformed-xml ${at('##broken##')}`,
+      'account after-break@bad.example',
     ]);
     const messages = items.flatMap((i) => ('reject' in i ? [i.reject.message] : []));
     expect(messages).toContain('ok1@bad.example: roster item friend@bad.example: unknown subscription "besties" (expected none, to, from or both)');
     expect(messages).toContain('ok1@bad.example: cannot read the SCRAM credentials: SCRAM-SHA-1 salt is not base64: "not base64!"');
     expect(messages).toContain('ok1@bad.example: archived message stamp "2024-13-01T00:00:00Z" is not an XEP-0082 date-time (CCYY-MM-DDThh:mm:ss[.sss]TZD, 1970 or later)');
+    expect(messages).toContain(
+      `ok3@bad.example: not well-formed XML at ${at('##broken##')}:${columnAfter(BAD, '##broken##', '<body>unclosed')} (unexpected close tag). ` +
+        `Already emitted: the records of this user's elements that ended before the <result> at line ${lineOf(BAD, "id='broken'")}. ` +
+        `Skipped: this user's data from the <result> at line ${lineOf(BAD, "id='broken'")} to the next <user> at line ${lineOf(BAD, '##after-break##')}.`,
+    );
     for (const item of items) if ('reject' in item) expect(item.reject).toBeInstanceOf(RecordError);
-    expect(error).toBeInstanceOf(SourceError);
-    expect((error as SourceError).code).toBe('malformed-xml');
-    expect((error as Error).message).toMatch(new RegExp(`^${at('##broken##').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: not well-formed XML: unexpected close tag`));
-    expect(JSON.stringify(items.map(itemView), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('never-read');
+    expect(error).toBeUndefined();
   });
 
   it('never lets invalid UTF-8 through as U+FFFD', async () => {
@@ -633,8 +636,273 @@ describe('xep0227 source on bad input', () => {
   });
 });
 
+const RECOVERY = `${FIXTURES}/recovery`;
+const ARCHIVE_BREAK = `${RECOVERY}/archive-break.xml`;
+const UNCLOSED = `${RECOVERY}/unclosed.xml`;
+const TRUNCATED = `${RECOVERY}/truncated.xml`;
+const GARBAGE = `${RECOVERY}/garbage.xml`;
+
+/** Records as `kind key:line`, rejects as `code key :line:column`. */
+function brief(items: SourceItem[]): string[] {
+  return items.map((i) =>
+    'record' in i
+      ? `${i.record.kind} ${i.record.location.key}:${i.record.location.line}`
+      : `${i.reject.code} ${i.reject.location?.key ?? '-'} :${i.reject.location?.line}:${i.reject.location?.column ?? ''}`,
+  );
+}
+
+function rejectMessages(items: SourceItem[]): string[] {
+  return items.flatMap((i) => ('reject' in i ? [i.reject.message] : []));
+}
+
+/** The 1-based column of the character just after `before` on the line holding `marker`. */
+function columnAfter(file: string, marker: string, before: string): number {
+  const text = readFileSync(file, 'latin1').split('\n')[lineOf(file, marker) - 1]!;
+  const index = text.indexOf(before);
+  if (index < 0) throw new Error(`${before} not on the line of ${marker}`);
+  return index + before.length + 1;
+}
+
+describe('recovering from malformed XML', () => {
+  it('rejects the user a malformed stanza breaks, keeps what it emitted, and reads the users, include and host after it', async () => {
+    const { items, error } = await readAll(await open(ARCHIVE_BREAK));
+    expect(error).toBeUndefined();
+    const L = (marker: string): number => lineOf(ARCHIVE_BREAK, marker);
+    const column = columnAfter(ARCHIVE_BREAK, '##lt##', '<body>1 <');
+    expect(brief(items)).toEqual([
+      `account before@recovery.example:${L('##before##')}`,
+      `roster-item before@recovery.example:${L('##before##') + 1}`,
+      `vcard broken@recovery.example:${L('##broken##') + 2}`,
+      `account broken@recovery.example:${L('##broken##')}`,
+      `roster-item broken@recovery.example:${L('##broken##') + 1}`,
+      `archived-message broken@recovery.example:${L('##kept##')}`,
+      `malformed-xml broken@recovery.example :${L('##lt##')}:${column}`,
+      `account after@recovery.example:${L('##after##')}`,
+      'offline-message juliet@recovery.example:4',
+      'account juliet@recovery.example:2',
+      `account second@second.example:${L('##second##')}`,
+    ]);
+    expect(rejectMessages(items)).toEqual([
+      `broken@recovery.example: not well-formed XML at ${ARCHIVE_BREAK}:${L('##lt##')}:${column} (disallowed character in tag name). ` +
+        `Already emitted: the records of this user's elements that ended before the <result> at line ${L('##malformed##')}. ` +
+        `Skipped: this user's data from the <result> at line ${L('##malformed##')} to the next <user> at line ${L('##after##')}. ` +
+        'Not emitted: 1 roster item(s) read after its <archive>, which wait for the end of the user.',
+    ]);
+    const reject = items.find((i) => 'reject' in i)!;
+    expect('reject' in reject && reject.reject.location).toEqual({ source: `xep0227:${ARCHIVE_BREAK}`, file: ARCHIVE_BREAK, line: L('##lt##'), column, key: 'broken@recovery.example' });
+    const list = items.flatMap((i) => ('record' in i ? [i.record] : []));
+    expect(JSON.stringify(list.map(view), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('lost-in-the-break');
+    // The fresh parser knew the prefixes declared on <server-data>: ns1 for this attribute, xi for the include.
+    expect(accounts(list).find((a) => a.jid.local === 'after')!.createdAt).toBe(1700000000000000n);
+    expect(list.find((r) => r.kind === 'offline-message')!.location.file).toBe(`${FIXTURES}/split/hosts/users/juliet.xml`);
+  });
+
+  it('rejects a user whose stanza is never closed and those whose </user> is missing, and reads the next users and host whole', async () => {
+    const { items, error } = await readAll(await open(UNCLOSED));
+    expect(error).toBeUndefined();
+    const L = (marker: string): number => lineOf(UNCLOSED, marker);
+    const closeColumn = columnAfter(UNCLOSED, '##bad-close##', '</message>') - '</message>'.length;
+    const hostColumn = columnAfter(UNCLOSED, '##dora-unclosed##', '</host>') - '</host>'.length;
+    const cleoColumn = columnAfter(UNCLOSED, '##cleo##', "password='pw-cleo'>") - 1;
+    expect(brief(items)).toEqual([
+      `offline-message anna@unclosed.example:${L('##unclosed-message##') - 1}`,
+      `malformed-xml anna@unclosed.example :${L('##bad-close##')}:${closeColumn}`,
+      `vcard ben@unclosed.example:${L('##ben##') + 2}`,
+      `malformed-xml ben@unclosed.example :${L('##cleo##')}:${cleoColumn}`,
+      `vcard cleo@unclosed.example:${L('##cleo##') + 1}`,
+      `account cleo@unclosed.example:${L('##cleo##')}`,
+      `vcard dora@unclosed.example:${L('##dora##') + 1}`,
+      `malformed-xml dora@unclosed.example :${L('##dora-unclosed##')}:${hostColumn}`,
+      `account eve@unclosed2.example:${L('##eve##')}`,
+      `malformed-xml - :${L('##host-unclosed##')}:1`,
+    ]);
+    expect(rejectMessages(items)).toEqual([
+      `anna@unclosed.example: not well-formed XML at ${UNCLOSED}:${L('##bad-close##')}:${closeColumn} (unexpected close tag). ` +
+        `Already emitted: the records of this user's elements that ended before the <message> at line ${L('##unclosed-message##')}. ` +
+        `Skipped: this user's data from the <message> at line ${L('##unclosed-message##')} to the next <user> at line ${L('##ben##')}. ` +
+        'Not emitted: its account and 1 roster item(s), which wait for the end of the user.',
+      `ben@unclosed.example: <user name='cleo'> starts at ${UNCLOSED}:${L('##cleo##')} inside this user, whose </user> is missing. ` +
+        "Already emitted: the records of this user's elements, all read. " +
+        'Not emitted: its account and 1 roster item(s), which wait for the end of the user.',
+      // saxes closes <user> at </host> before it finds the close tag is not its own: that is taken back.
+      `dora@unclosed.example: not well-formed XML at ${UNCLOSED}:${L('##dora-unclosed##')}:${hostColumn} (unexpected close tag). ` +
+        `Already emitted: the records of this user's elements that ended before line ${L('##dora-unclosed##')}, column ${hostColumn}. ` +
+        `Skipped: this user's data from line ${L('##dora-unclosed##')}, column ${hostColumn} to </host> at line ${L('##dora-unclosed##')}. ` +
+        'Not emitted: its account, which waits for the end of the user.',
+      `not well-formed XML at ${UNCLOSED}:${L('##host-unclosed##')}:1 (unexpected close tag), outside any <user>: the data from line ${L('##host-unclosed##')} to </server-data> at line ${L('##host-unclosed##')} is skipped`,
+    ]);
+    expect(JSON.stringify(items.map(itemView), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('lost-in-the-break');
+  });
+
+  it('ends a truncated export with a reject for the user it cuts, and no error', async () => {
+    const { items, error } = await readAll(await open(TRUNCATED));
+    expect(error).toBeUndefined();
+    const L = (marker: string): number => lineOf(TRUNCATED, marker);
+    const end = readFileSync(TRUNCATED, 'utf8').split('\n');
+    const last = `${end.length}:${end[end.length - 1]!.length}`;
+    expect(brief(items)).toEqual([
+      `account whole@cut.example:${L('##whole##')}`,
+      `account cut@cut.example:${L('##cut##')}`,
+      `roster-item cut@cut.example:${L('##cut##') + 1}`,
+      `archived-message cut@cut.example:${L('##c1##')}`,
+      `truncated-file cut@cut.example :${last}`,
+    ]);
+    expect(rejectMessages(items)).toEqual([
+      `cut@cut.example: file ends inside <user name='cut'> at line ${end.length} (the export looks truncated): its remaining data is missing. ` +
+        `Already emitted: the records of this user's elements that ended before the <result> at line ${L('##c2##')}. ` +
+        `Lost: the unfinished <result> from line ${L('##c2##')}.`,
+    ]);
+
+    const between = join(temp, 'truncated-between-users.xml');
+    writeFileSync(between, `<server-data xmlns='urn:xmpp:pie:0'>\n  <host jid='t.example'>\n    <user name='a'/>\n`);
+    const cut = await readAll(await open(between));
+    expect(cut.error).toBeUndefined();
+    expect(cut.items.map((i) => ('record' in i ? i.record.kind : `${i.reject.code}: ${i.reject.message}`))).toEqual([
+      'account',
+      "truncated-file: the file ends at line 4 inside <host jid='t.example'> (unclosed tag: host; the export looks truncated): whatever followed is missing",
+    ]);
+  });
+
+  it("skips garbage between users and rejects what it costs: nothing, one user, or a host's users one by one", async () => {
+    const { items, error } = await readAll(await open(GARBAGE));
+    expect(error).toBeUndefined();
+    const L = (marker: string): number => lineOf(GARBAGE, marker);
+    const amp = columnAfter(GARBAGE, '##amp##', 'but this ') ;
+    const lt = columnAfter(GARBAGE, '##lt##', '<<') - 1;
+    const g3 = columnAfter(GARBAGE, '##g3##', ' oops>') - 1;
+    const host = columnAfter(GARBAGE, '##broken-host##', ' oops>') - 1;
+    expect(brief(items)).toEqual([
+      `account g1@junk.example:${L('##g1##')}`,
+      `malformed-xml - :${L('##amp##')}:${amp}`,
+      `vcard g2@junk.example:${L('##g2##')}`,
+      `account g2@junk.example:${L('##g2##')}`,
+      `malformed-xml - :${L('##lt##')}:${lt}`,
+      `malformed-xml g3@junk.example :${L('##g3##')}:${g3}`,
+      `account g4@junk.example:${L('##g4##')}`,
+      `malformed-xml - :${L('##broken-host##')}:${host}`,
+      `invalid-host h1@? :${L('##h1##')}:`,
+      `account g5@junk.example:${L('##g5##')}`,
+    ]);
+    expect(rejectMessages(items)).toEqual([
+      `not well-formed XML at ${GARBAGE}:${L('##amp##')}:${amp} (disallowed character in entity name), outside any <user>: the data from line ${L('##amp##')} to the next <user> at line ${L('##g2##')} is skipped`,
+      `not well-formed XML at ${GARBAGE}:${L('##lt##')}:${lt} (disallowed character in tag name), outside any <user>: the data from line ${L('##lt##')} to the next <user> at line ${L('##g3##')} is skipped`,
+      `<user name='g3'> at line ${L('##g3##')}: not well-formed XML at ${GARBAGE}:${L('##g3##')}:${g3} (attribute without value) in its start tag: the user is skipped, with everything up to the next <user> at line ${L('##g4##')}`,
+      `<host jid='broken.example'> at line ${L('##broken-host##')}: not well-formed XML at ${GARBAGE}:${L('##broken-host##')}:${host} (attribute without value) in its start tag: its users are rejected (invalid-host); the data up to the next <user> at line ${L('##h1##')} is skipped`,
+      `<host jid='broken.example'> at ${GARBAGE}:${L('##broken-host##')}: its start tag is not well-formed XML (attribute without value)`,
+    ]);
+    const vcard = items.flatMap((i) => ('record' in i && i.record.kind === 'vcard' ? [i.record.vcard.getChildText('FN')] : []));
+    expect(vcard).toEqual(['Gee & Two']);
+  });
+
+  it('keeps a break in an included file to that file, and reads on in the file that includes it', async () => {
+    const dir = mkdtempSync(join(temp, 'include-break-'));
+    writeFileSync(
+      join(dir, 'main.xml'),
+      `<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'>\n<host jid='i.example'>\n<xi:include href='u1.xml'/>\n<xi:include href='u2.xml'/>\n<user name='tail' password='x'/>\n</host>\n</server-data>\n`,
+    );
+    writeFileSync(join(dir, 'u1.xml'), `<user xmlns='urn:xmpp:pie:0' name='u1' password='p'>\n<vCard xmlns='vcard-temp'><FN>one</FN></vCard>\n<query xmlns='jabber:iq:private'><a xmlns='x:a'>1 < 2</a></query>\n</user>\n`);
+    writeFileSync(join(dir, 'u2.xml'), `<user xmlns='urn:xmpp:pie:0' name='u2' password='p'>\n<vCard xmlns='vcard-temp'><FN>two</FN></vCard>\n<offline-messages><message from='a@b' to='u2@i.example'><body>cut`);
+    const source = await open(join(dir, 'main.xml'));
+    const { items, error } = await readAll(source);
+    expect(error).toBeUndefined();
+    expect(items.map((i) => ('record' in i ? `${i.record.kind} ${basename(i.record.location.file!)}` : `${i.reject.code} ${basename(i.reject.location!.file!)}`))).toEqual([
+      'vcard u1.xml',
+      'malformed-xml u1.xml',
+      'vcard u2.xml',
+      'truncated-file u2.xml',
+      'account main.xml',
+    ]);
+    expect(rejectMessages(items)[0]).toContain("Skipped: this user's data from the <query> at line 3 to the end of the file. Not emitted: its account, which waits for the end of the user.");
+    for (let i = 0; i < items.length; i++) expect((await readAll(source, items[i]!.cursor)).items.map(itemView)).toEqual(items.slice(i + 1).map(itemView));
+  });
+
+  it('counts in the inventory the same rejects a read emits', async () => {
+    for (const file of [ARCHIVE_BREAK, UNCLOSED, TRUNCATED, GARBAGE, BAD]) {
+      const source = await open(file);
+      const { items } = await readAll(source);
+      const counted: Record<string, number> = {};
+      for (const item of items) if ('reject' in item) counted[item.reject.code] = (counted[item.reject.code] ?? 0) + 1;
+      const inventory = await source.inventory();
+      expect(inventory.rejects, file).toEqual(counted);
+      expect(Object.values(inventory.counts).reduce((a, b) => a + b, 0), file).toBe(items.filter((i) => 'record' in i).length);
+    }
+    expect((await (await open(GARBAGE)).inventory()).rejects).toEqual({ 'malformed-xml': 4, 'invalid-host': 1 });
+  });
+
+  for (const eol of ['\n', '\r\n']) {
+    it(`finds where to go on across read chunks, and keeps counting lines (${eol === '\n' ? 'LF' : 'CRLF'})`, async () => {
+      const file = join(temp, `chunked-break-${eol.length}.xml`);
+      const chunk = 256 * 1024;
+      const result = (i: number, body: string): string =>
+        `<result xmlns='urn:xmpp:mam:2' id='r${i}'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/><message xmlns='jabber:client' to='x@c.example'><body>${body}</body></message></forwarded></result>`;
+      const lines = [`<server-data xmlns='urn:xmpp:pie:0'>`, `<host jid='c.example'>`, `<user name='big' password='pw'>`, `<archive xmlns='urn:xmpp:pie:0#mam'>`, result(0, 'kept')];
+      lines.push(result(1, 'a < b'));
+      const broken = lines.length;
+      // About 1 MB skipped over several chunks, with bad bytes in it that are part of the skipped data.
+      for (let i = 2; i < 4500; i++) lines.push(result(i, i === 3000 ? 'BAD' : `skipped ${i}`));
+      lines.push('</archive>', '</user>');
+      let head = Buffer.from(lines.join(eol) + eol);
+      head = Buffer.from(head.toString('latin1').replace('BAD', '\xff\xfe'), 'latin1');
+      // The next <user> start tag is cut by a chunk edge, 3 bytes in.
+      let edge = (Math.floor(head.length / chunk) + 1) * chunk;
+      if (edge - 3 < head.length) edge += chunk;
+      const tail = [`<user name='next' password='pw'/>`, `<user name='last' password='pw'><vCard xmlns='vcard-temp'><FN>Last</FN></vCard></user>`, '</host>', '</server-data>', ''].join(eol);
+      writeFileSync(file, Buffer.concat([head, Buffer.from(' '.repeat(edge - 3 - head.length)), Buffer.from(tail)]));
+      expect(readFileSync(file).subarray(edge - 3, edge + 2).toString()).toBe('<user');
+
+      const source = await open(file);
+      const full = await readAll(source);
+      expect(full.error).toBeUndefined();
+      const next = lines.length + 1;
+      expect(brief(full.items)).toEqual([
+        'account big@c.example:3',
+        'archived-message big@c.example:5',
+        `malformed-xml big@c.example :${broken}:${result(1, 'a < b').indexOf('a <') + 'a <'.length + 1}`,
+        `account next@c.example:${next}`,
+        `vcard last@c.example:${next + 1}`,
+        `account last@c.example:${next + 1}`,
+      ]);
+      expect(rejectMessages(full.items)[0]).toContain(`Skipped: this user's data from the <result> at line ${broken} to the next <user> at line ${next}.`);
+      for (let i = 0; i < full.items.length; i++) {
+        const rest = await readAll(source, full.items[i]!.cursor);
+        expect(rest.items.map(itemView)).toEqual(full.items.slice(i + 1).map(itemView));
+      }
+    });
+  }
+
+  it('marks bad bytes in the start tag where reading goes on, chunks after the break', async () => {
+    const file = join(temp, 'chunked-bad-bytes.xml');
+    const chunk = 256 * 1024;
+    const head = Buffer.from(
+      `<server-data xmlns='urn:xmpp:pie:0'><host jid='c.example'><user name='big'><vCard xmlns='vcard-temp'><FN>x < y</FN><DESC>${'z'.repeat(chunk)}</DESC></vCard></user>\n`,
+    );
+    // Two chunks after the break: `<user name='n`, a byte that is not UTF-8, `x`, and the end of the chunk.
+    const before = Buffer.from(`<user name='n`);
+    const pad = Buffer.from(' '.repeat(2 * chunk - head.length - before.length - 2));
+    writeFileSync(file, Buffer.concat([head, pad, before, Buffer.from([0xff]), Buffer.from(`x' password='pw'/><user name='ok' password='pw'/></host></server-data>\n`)]));
+    expect(readFileSync(file).subarray(2 * chunk - 2, 2 * chunk + 1).toString('latin1')).toBe("\xffx'");
+    expect(statSync(file).size).toBeGreaterThan(2 * chunk);
+    const source = await open(file);
+    const { items, error } = await readAll(source);
+    expect(error).toBeUndefined();
+    const column = head.toString().indexOf('<FN>x <') + '<FN>x <'.length + 1;
+    expect(brief(items)).toEqual([`malformed-xml big@c.example :1:${column}`, 'invalid-utf8 - :2:', 'account ok@c.example:2']);
+    for (let i = 0; i < items.length; i++) expect((await readAll(source, items[i]!.cursor)).items.map(itemView)).toEqual(items.slice(i + 1).map(itemView));
+  });
+
+  it('still ends the read with a SourceError when the file does not start as XML', async () => {
+    const file = join(temp, 'not-xml.xml');
+    writeFileSync(file, 'this is no export\n<server-data xmlns="urn:xmpp:pie:0"/>\n');
+    const { items, error } = await readAll(await open(file));
+    expect(items).toEqual([]);
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as SourceError).code).toBe('malformed-xml');
+    expect((error as Error).message).toMatch(/^\S+not-xml\.xml:\d+:\d+: not well-formed XML: text data outside of root node/);
+  });
+});
+
 describe('xep0227 source resumption', () => {
-  const cases = [EJABBERD_MAIN, FULL, LEGACY, SPLIT, OPENFIRE, BAD, DEMO];
+  const cases = [EJABBERD_MAIN, FULL, LEGACY, SPLIT, OPENFIRE, BAD, ARCHIVE_BREAK, UNCLOSED, TRUNCATED, GARBAGE, DEMO];
   for (const file of cases) {
     it(`yields exactly the remaining items after every cursor of ${file}`, async () => {
       const source = await open(file);

@@ -1,10 +1,12 @@
 // MongooseIM `vcard_search` row for a XEP-0054 vCard: mod_vcard:parse_vcard/3, whose l* columns come from
-// jid:str_tolower/1, i.e. the stringprep NIF's tolower: nameprep (RFC 3491 profile of RFC 3454, Unicode 3.2).
+// jid:str_tolower/1, i.e. the stringprep NIF's tolower: nameprep (RFC 3491 profile of RFC 3454, Unicode 3.2),
+// computed by ./stringprep.ts.
 // https://github.com/esl/MongooseIM/blob/6.8.0/src/vcard/mod_vcard.erl
 // https://github.com/processone/stringprep/blob/1.0.33/c_src/stringprep.cpp
 // https://www.rfc-editor.org/rfc/rfc3454 https://www.rfc-editor.org/rfc/rfc3491
 import { RecordError } from '../errors.js';
 import type { Element } from '../xml/element.js';
+import { characterClass, decodeRanges, nameprep } from './stringprep.js';
 
 /** The value columns of `vcard_search`, in the order the server computes them. */
 export const VCARD_SEARCH_FIELDS = ['fn', 'family', 'given', 'middle', 'nickname', 'bday', 'ctry', 'locality', 'email', 'orgname', 'orgunit'] as const;
@@ -47,10 +49,10 @@ export function vcardSearchFields(vcard: Element, options: VCardSearchOptions = 
     let value = textAt(vcard, PATHS[field]);
     if (field === 'email' && value === '') value = textAt(vcard, ['EMAIL']);
     const indexed = field === 'nickname' ? value.replace(NOT_ALNUM_SPACE_PUNCT, '') : value;
-    let lowered = prepare(indexed);
+    let lowered = nameprep(indexed);
     if (typeof lowered !== 'string' && options.invalid === 'index-what-nameprep-accepts') {
       // Keep the vCard itself byte for byte; index only the characters nameprep accepts ('' when bidi fails).
-      const stripped = prepare([...indexed].filter((ch) => typeof prepare(ch) === 'string').join(''));
+      const stripped = nameprep([...indexed].filter((ch) => typeof nameprep(ch) === 'string').join(''));
       lowered = typeof stripped === 'string' ? stripped : '';
     }
     if (typeof lowered !== 'string') {
@@ -80,7 +82,7 @@ export interface VCardSearchOptions {
  * `error`. Also usable for the lower-cased search terms the server compares with.
  */
 export function stringprepLowercase(value: string): string | undefined {
-  const result = prepare(value);
+  const result = nameprep(value);
   return typeof result === 'string' ? result : undefined;
 }
 
@@ -107,152 +109,6 @@ function textAt(root: Element, path: readonly string[]): string {
   return el.getText();
 }
 
-/**
- * Nameprep as the NIF computes it: map (B.1, B.2), NFKC, prohibit (A.1, C.*), check bidi (section 6).
- * One known difference: the NIF decomposes one level only and reorders combining marks incompletely, so for text
- * with two or more combining marks in non-canonical order (or after a compatibility decomposition) its l* value
- * keeps another mark order than this true NFKC. Acceptance is the same; only search recall on such text differs.
- */
-function prepare(value: string): string | { reason: string } {
-  // Printable and control ASCII are all allowed, never right-to-left, and fold to their lower case.
-  if (!NON_ASCII.test(value)) return value.toLowerCase();
-  let mapped = '';
-  for (const ch of value) {
-    const cp = ch.codePointAt(0)!;
-    if (inRanges(PROHIBITED, cp)) return { reason: `contains U+${hex(cp)}, which nameprep forbids or Unicode 3.2 did not assign` };
-    if (inRanges(MAPPED_TO_NOTHING, cp)) continue;
-    const special = SPECIAL_MAPPINGS.get(cp);
-    if (special !== undefined) mapped += special;
-    else if (inRanges(UNCASED_IN_3_2, cp)) mapped += ch;
-    else mapped += lowerCodePoints(lowerCodePoints(ch).normalize('NFKC'));
-  }
-  const prepped = mapped.normalize('NFKC');
-  let hasRandAL = false;
-  let hasL = false;
-  for (const ch of prepped) {
-    const cp = ch.codePointAt(0)!;
-    if (inRanges(RAND_AL, cp)) hasRandAL = true;
-    else if (inRanges(LEFT_TO_RIGHT, cp)) hasL = true;
-  }
-  if (hasRandAL) {
-    const first = prepped.codePointAt(0)!;
-    const last = [...prepped].pop()!.codePointAt(0)!;
-    if (hasL || !inRanges(RAND_AL, first) || !inRanges(RAND_AL, last)) {
-      return { reason: 'mixes right-to-left text with left-to-right letters, or does not start and end with a right-to-left character' };
-    }
-  }
-  return prepped;
-}
-
-/** Per code point, so no context rule (final sigma) applies; nameprep maps Σ and ς to σ anyway. */
-function lowerCodePoints(text: string): string {
-  let out = '';
-  for (const ch of text) out += ch.toLowerCase();
-  return out;
-}
-
-function hex(cp: number): string {
-  return cp.toString(16).toUpperCase().padStart(4, '0');
-}
-
-/** Packed `[start, end]` code point ranges: base-36 pairs of (gap after the previous range, length - 1). */
-function decodeRanges(packed: string): Uint32Array {
-  const tokens = packed.split(' ');
-  const flat = new Uint32Array(tokens.length);
-  let previousEnd = -1;
-  for (let i = 0; i + 1 < tokens.length; i += 2) {
-    const start = previousEnd + 1 + parseInt(tokens[i]!, 36);
-    const end = start + parseInt(tokens[i + 1]!, 36);
-    flat[i] = start;
-    flat[i + 1] = end;
-    previousEnd = end;
-  }
-  return flat;
-}
-
-function inRanges(flat: Uint32Array, cp: number): boolean {
-  let lo = 0;
-  let hi = flat.length / 2 - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (cp < flat[2 * mid]!) hi = mid - 1;
-    else if (cp > flat[2 * mid + 1]!) lo = mid + 1;
-    else return true;
-  }
-  return false;
-}
-
-function characterClass(flat: Uint32Array): string {
-  const cp = (c: number): string => `\\u{${c.toString(16)}}`;
-  let out = '';
-  for (let i = 0; i < flat.length; i += 2) out += flat[i] === flat[i + 1] ? cp(flat[i]!) : `${cp(flat[i]!)}-${cp(flat[i + 1]!)}`;
-  return out;
-}
-
-// The tables below were generated by running the stringprep NIF (processone/stringprep 1.0.33, the code of the
-// 1.0.34 MongooseIM 6.8.0 pins) on every code point and comparing it with Node's own case mapping and NFKC, and
-// RFC 3454's D.1/D.2 as Python's stringprep module has them; the bidi rule was checked against the NIF on every
-// code point between right-to-left letters.
-
-// Code points for which tolower returns error on their own: A.1 (unassigned in Unicode 3.2), C.1.2–C.9.
-const PROHIBITED = decodeRanges(
-  'e 0 35 v ap 0 i r 2m 1 1r g 28 f g 3 2 3 1 2 1 4 7 0 1 0 k 0 18 0 13 8 3r 0 1z 0 12 1 2 5 g w 12 1 7 0 13 0 2 ' +
-  '5 h 0 n 0 a a r 4 5 m 1 d 1 2 1 0 q 4 m 9 3h 0 g 1 f 0 e 1 t 2 r 1g 1e 9a 3 0 1h 1 i 1 5 2 p f 3 0 8 1 2 1 m 0 ' +
-  '7 0 1 2 4 1 1 0 7 1 2 1 3 8 1 3 2 0 5 1 l 6 1 1 6 3 2 1 m 0 7 0 2 0 2 0 2 1 1 0 5 3 2 1 3 a 4 0 1 6 f b 3 0 7 ' +
-  '0 1 0 3 0 m 0 7 0 2 0 5 1 a 0 3 0 3 1 1 e 1 4 a g 3 0 8 1 2 1 m 0 7 0 2 1 4 1 8 2 2 1 3 7 2 3 2 0 3 3 b g 2 0 ' +
-  '6 2 3 0 4 2 2 0 1 0 2 2 2 2 3 2 8 0 3 3 5 2 3 0 4 8 1 e c d 3 0 8 0 3 0 n 0 a 0 5 3 7 0 3 0 4 6 2 8 2 3 a h 2 ' +
-  '0 8 0 3 0 n 0 a 0 5 3 7 0 3 0 4 6 2 6 1 0 2 3 a h 2 0 8 0 3 0 n 0 g 3 6 1 3 0 4 8 1 7 2 3 a h 2 0 i 2 o 0 9 0 ' +
-  '1 1 7 2 1 3 6 0 1 0 8 h 3 b 1m 3 t 10 2 0 1 1 2 0 1 1 1 5 4 0 7 0 3 0 1 0 1 1 2 0 d 0 3 1 5 0 1 0 6 1 a 1 2 x ' +
-  '20 0 y 5 r 3 8 0 10 0 f 1 1 1b y 0 5 0 2 0 7 2 4 5 q 1x 12 9 15 1 1 3 2i 4 1w 4 2a 5 7 0 1r 0 1 0 4 1 7 0 1 0 ' +
-  '4 1 13 0 1 0 4 1 v 0 1 0 4 1 7 0 1 0 4 1 7 0 7 0 n 0 v 0 1 0 4 1 7 0 13 0 j 5 s y 2d b hi 9 s 2 29 e d 0 7 a n ' +
-  '8 k b d 0 3 0 2 b 2l 2 a l e 1 a 5 2g 7 16 11x 4c 3 2i 5 m 1 6 1 12 1 6 1 8 0 1 0 1 0 1 0 v 1 1h 0 f 0 e 1 6 0 ' +
-  'j 1 3 0 9 0 e 1 o 6 10 3 1 6 2 e 2 1 r g i t r k 1n 1 f 6 1d b fz 1c 13 o b k 4f 0 7o 1 2 0 2t 1 a 3a 4 0 4 1 ' +
-  's 0 z 0 1 0 4 2 1 0 7 1 1g 2 o 0 e g s 3 ls ov q 0 2h b 5y 15 1s 0 2e 1 2v 4 14 3 2m 0 14 1j 19 2 10 c 17 2 25 ' +
-  '3 1b 0 3b 3 2r 1 v 0 52u 21 g4m 2h wd 2 1j 1fc 8mc 2j 1kw 4xr 8e 1 1n 44 7 b 5 5 1 0 a 10 2r w 3s 2 1e 0 20 0 ' +
-  'o 2 1z 1 2 f 1s 1 1i 13 d 2 g f 4 b n 1 a 0 j 0 4 3 1 0 3 0 1 0 1 0 1 0 1 0 1 0 3h 1 1 0 5a 2 6 1 6 1 6 1 3 2 ' +
-  '7 0 7 ls v 0 4 b r 50 12 1 12 148h 6u 9 13 2 21 7 2r f5 2d 0 1z 0 2 1 1 1 2 1 4 0 c 0 1 0 4 0 2 0 1t 0 4 1 8 0 ' +
-  '7 0 s 0 4 0 5 0 1 2 7 0 9e 3 82 3 1e 7wf wyf g14 f2 jp41',
-);
-// B.1: soft hyphen, combining grapheme joiner, Mongolian separators, zero-width (non-)joiners and space, word
-// joiner, variation selectors, BOM.
-const MAPPED_TO_NOTHING = Uint32Array.of(
-  0xad, 0xad, 0x34f, 0x34f, 0x1806, 0x1806, 0x180b, 0x180d, 0x200b, 0x200d, 0x2060, 0x2060, 0xfe00, 0xfe0f, 0xfeff, 0xfeff,
-);
-// Where the NIF differs from Node's lower case + NFKC: case folding (ß → ss, ς → σ, iota subscripts), a few
-// compatibility characters, and CJK compatibility ideographs whose NFKC Unicode later corrected.
-const SPECIAL_MAPPINGS = new Map<number, string>(
-  (
-    '67:37.37 n9:qh oq:w.qh qq:qr s2:qr 680:64g.qh 681:64h.qh 682:64i.qh 683:64j.qh 684:64k.qh 685:64l.qh ' +
-    '686:64m.qh 687:64n.qh 688:64g.qh 689:64h.qh 68a:64i.qh 68b:64j.qh 68c:64k.qh 68d:64l.qh 68e:64m.qh 68f:64n.qh ' +
-    '68g:65c.qh 68h:65d.qh 68i:65e.qh 68j:65f.qh 68k:65g.qh 68l:65h.qh 68m:65i.qh 68n:65j.qh 68o:65c.qh 68p:65d.qh ' +
-    '68q:65e.qh 68r:65f.qh 68s:65g.qh 68t:65h.qh 68u:65i.qh 68v:65j.qh 68w:674.qh 68x:675.qh 68y:676.qh 68z:677.qh ' +
-    '690:678.qh 691:679.qh 692:67a.qh 693:67b.qh 694:674.qh 695:675.qh 696:676.qh 697:677.qh 698:678.qh 699:679.qh ' +
-    '69a:67a.qh 69b:67b.qh 69e:67k.qh 69f:q9.qh 69g:q4.qh 69j:69i.qh 69o:q9.qh 69u:67o.qh 69v:qf.qh 69w:q6.qh ' +
-    '69z:69y.qh 6a4:qf.qh 6b6:67w.qh 6b7:qx.qh 6b8:r2.qh 6bb:6ba.qh 6bg:qx.qh a86:1v.6qd.2z.2v 2l03:qr 2l1p:qr ' +
-    '2l3b:qr 2l4x:qr 2l6j:qr 467c:2wyy 467o:isz 46cf:dd7 46e7:o8e 46gv:f9z'
-  )
-    .split(' ')
-    .map((entry): [number, string] => {
-      const [cp, to] = entry.split(':') as [string, string];
-      return [parseInt(cp, 36), to.split('.').map((c) => String.fromCodePoint(parseInt(c, 36))).join('')];
-    }),
-);
-// Letters Unicode 3.2 had no case folding for (Georgian capitals, Cherokee, U+04C0): kept as they are.
-const UNCASED_IN_3_2 = decodeRanges(
-  'xs 0 2cf 11 ka 2c 2m5 0 28 0',
-);
-// D.1 (right-to-left: R and AL) and D.2 (left-to-right: L), among code points that can reach the output.
-const RAND_AL = decodeRanges(
-  '14u 0 1 0 2 0 c 10 12 1b y 2 1 2s f 1 j m 1 q 2b 11 b 0 1c32 8 12 do k 4s 37 3w',
-);
-const LEFT_TO_RIGHT = decodeRanges(
-  '1t p 6 p 1b 0 a 0 4 0 5 m 1 u 1 cg 2 6 e 1 e 4 9 0 3v 0 b 0 1 31 a 3m 7 73 op 1i 3 3 8 3 3 0 7 9 2 c h 1j 4 2 ' +
-  '6 5 a a 4 b 2 6 a 1g 4 2 o m 2 2 e 1i 3 3 8 3 3 v i 1j 3 1 1 0 6 5 a p i 1o 1 b a 2q 7 3 r 2m 1 4 2 4 9 2z 5 6 ' +
-  'a 33 8 2 6 2g 1 1 c 6 8 2p 1 1 9 9 9 1z 2 q 1 0 1 0 5 18 k 0 5 0 2 3 1e 7 1 2t 4 0 6 0 7 n 20 16i 5 35 e h 3 s ' +
-  'e g f 1i 7 7 1 1 b 6 1 d 12 48 11z cc 1 0 3 a 3 b 4 c 5 a 38 0 d 0 3m 0 4 0 2 9 1 0 3 4 6 0 1 0 1 0 1 3 1 2 1 ' +
-  '6 3 2 5 4 m z c2 1w q 0 7a 25 26z 2 p 8 7 4 2 4 4 2d 6 2 1 2h 1 93 s 28 f mh8 1gz fmf sp p 6 p b 3a mb 14rq 3 ' +
-  '8 g 1 7 t 4 17f 7xy 1del',
-);
 // [[:alnum:][:space:][:punct:]] under PCRE 8.x with ucp, from OTP 25 (re:run on every code point).
 const ALNUM_SPACE_PUNCT = decodeRanges(
   '9 4 i 2m 6 0 q 1 5 0 2 1 6 1 1 2 1 t 1 u 1 cp 4 b e 4 7 0 1 0 3l 4 1 1 2 5 6 4 1 0 1 j 1 2a 1 3u 8 4l 1 11 2 6 ' +
@@ -283,4 +139,3 @@ const ALNUM_SPACE_PUNCT = decodeRanges(
   '1 4 1 g g4 c 2yb wye 15 378 b 65 cma f1',
 );
 const NOT_ALNUM_SPACE_PUNCT = new RegExp(`[^${characterClass(ALNUM_SPACE_PUNCT)}]`, 'gu');
-const NON_ASCII = /[^\x00-\x7f]/;

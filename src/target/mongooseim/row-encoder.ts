@@ -188,7 +188,8 @@ export class MongooseimRowEncoder {
       sender = archiveKey(real.domain, real.local);
       stanza = withMucUserItem(stanza, real);
     }
-    const nick = record.senderNick ?? parseJid(record.remote).resource;
+    // nick_name holds the nick after resourceprep, as the occupant JID's resource (parseJid's resource policy).
+    const nick = this.jid(record, record.senderNick === undefined ? record.remote : `${bareJidString(room)}/${record.senderNick}`, 'occupant JID').resource;
     checkWidth(record, 'mam_muc_message.nick_name', nick);
     const message = this.encodeMessage(stanza);
     const row: TargetRow = {
@@ -196,7 +197,7 @@ export class MongooseimRowEncoder {
       archive,
       sender,
       micros: this.allocator.next(archive, record.timestamp),
-      nick_name: nick.normalize('NFKC'),
+      nick_name: nick,
       message,
       search_body: this.settings.fullTextSearch ? searchBodyOf(stanza) : '',
       origin_id: prepared.originId ?? record.originId ?? null,
@@ -295,9 +296,12 @@ function checkWidth(record: MigrationRecord, column: string, value: string): voi
   }
 }
 
-/** µs → an ISO timestamp PostgreSQL and MySQL both accept, keeping the microseconds. */
+/**
+ * µs → `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, the literal PostgreSQL's `timestamp` and MySQL's TIMESTAMP both
+ * accept (MariaDB refuses ISO's `T…Z`); our MySQL session's time zone is UTC. MySQL keeps whole seconds.
+ */
 export function microsToTimestamp(micros: bigint): string {
   const ms = Number(micros / 1000n);
   const rest = Number(micros % 1000000n);
-  return `${new Date(ms).toISOString().slice(0, 19)}.${String(rest).padStart(6, '0')}Z`;
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}.${String(rest).padStart(6, '0')}`;
 }

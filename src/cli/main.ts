@@ -6,7 +6,7 @@ import type { CommonOptions } from '../commands/context.js';
 import { UsageError, errorMessage } from '../errors.js';
 import { KIND_ALIASES, RECORD_KINDS, type RecordKind } from '../records.js';
 import type { TargetSettings } from '../target/mongooseim/target-settings.js';
-import { DEFAULT_TARGET, validateTargetUrl } from '../target/open-target.js';
+import { DEFAULT_TARGET, TARGET_URL_HELP, validateTargetUrl } from '../target/open-target.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { Reporter, type Output } from './reporter.js';
 
@@ -30,6 +30,7 @@ interface RawOptions {
   passwordFormat?: string;
   archiveGroupchats?: boolean;
   createSchema?: boolean;
+  acceptNonUtf8mb4?: boolean;
   json?: boolean;
   quiet?: boolean;
   dryRun?: boolean;
@@ -48,7 +49,7 @@ function addCommonOptions(command: Command, needsSource = true): Command {
     command.option('--source-option <key=value>', 'an adapter setting, repeatable (e.g. domain=example.com)', collect, []);
   }
   return command
-    .option('-t, --target <url>', 'MongooseIM database: postgres://user:pass@host:port/db, or pglite:DIR (embedded rehearsal)', DEFAULT_TARGET)
+    .option('-t, --target <url>', `MongooseIM database: ${TARGET_URL_HELP} (embedded rehearsal)`, DEFAULT_TARGET)
     .option('--target-config <mongooseim.toml>', "read mod_mam/auth settings from the target server's config")
     .addOption(new Option('--message-format <format>', 'mam message column encoding (db_message_format)').choices(['compressed-eterm', 'eterm', 'xml']))
     .addOption(new Option('--exml <shape>', 'Erlang term shape: exml4 for MongooseIM ≥ 6.3.2, exml3 for older').choices(['exml4', 'exml3']))
@@ -58,6 +59,7 @@ function addCommonOptions(command: Command, needsSource = true): Command {
     .addOption(new Option('--password-format <format>', 'how plaintext passwords are stored (auth.password.format)').choices(['scram', 'plain']))
     .option('--archive-groupchats', 'keep groupchat messages in personal archives (pm.archive_groupchats)')
     .option('--create-schema', "create MongooseIM's schema if the target database is empty (rehearsal databases)")
+    .option('--accept-non-utf8mb4', 'MySQL: write although some MongooseIM text column or the connection is not utf8mb4 (records with emoji or other 4-byte UTF-8 are then rejected)')
     .option('--json', 'machine-readable output: NDJSON events and a final JSON document on stdout')
     .option('-q, --quiet', 'no progress line');
 }
@@ -85,6 +87,7 @@ function commonOptions(raw: RawOptions): CommonOptions {
     targetConfig: raw.targetConfig,
     settingsFlags: flags,
     createSchema: raw.createSchema === true,
+    acceptNonUtf8mb4: raw.acceptNonUtf8mb4 === true,
   };
 }
 
@@ -120,6 +123,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .addHelpText('after', `
 Typical session:
   xmpp-migrate plan   --source xep0227:./export.xml --target postgres://mim:PASS@db/mim --target-config mongooseim.toml
+                      (or --target mysql://mim:PASS@db:3306/mim for MongooseIM on MySQL/MariaDB)
   xmpp-migrate run    --source xep0227:./export.xml --target … --dry-run     # everything but the writes
   xmpp-migrate run    --source xep0227:./export.xml --target …               # kill it any time; re-run resumes
   xmpp-migrate verify --source xep0227:./export.xml --target …               # per-archive parity

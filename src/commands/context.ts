@@ -19,6 +19,8 @@ export interface CommonOptions {
   settingsFlags: Partial<TargetSettings>;
   /** Create MongooseIM's schema in an empty (rehearsal) database. */
   createSchema: boolean;
+  /** Write into MySQL tables (or over a connection) that cannot hold 4-byte UTF-8; see OpenTargetOptions. */
+  acceptNonUtf8mb4?: boolean;
 }
 
 export async function resolveSettings(options: CommonOptions): Promise<TargetSettings> {
@@ -31,5 +33,5 @@ export async function openSourceFor(options: CommonOptions): Promise<SourceAdapt
 }
 
 export async function openTargetFor(options: CommonOptions, settings: TargetSettings, mode: 'run' | 'dry-run' | 'read'): Promise<MigrationTarget> {
-  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun: mode === 'dry-run', lock: mode === 'run' });
+  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun: mode === 'dry-run', lock: mode === 'run', acceptNonUtf8mb4: options.acceptNonUtf8mb4 });
 }

@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import type { SourceInventory } from '../adapters/source-adapter.js';
 import { errorMessage } from '../errors.js';
 import type { RecordKind } from '../records.js';
-import { checkPgSchema } from '../target/mongooseim/schema-pg.js';
+import type { MongooseimDialect } from '../target/mongooseim/mongooseim-dialect.js';
 import { SUPPORTED_KINDS } from '../target/mongooseim/row-encoder.js';
 import type { TargetSettings } from '../target/mongooseim/target-settings.js';
-import { describeTarget, openDatabase } from '../target/open-target.js';
+import { characterSetRefusal, describeTarget, openDialect } from '../target/open-target.js';
 import { openSourceFor, resolveSettings, type CommonOptions } from './context.js';
 
 export type PlanOptions = CommonOptions;
@@ -87,7 +87,7 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
     passwords,
     skippedKinds,
     checks,
-    estimate: { records, messages, seconds: Math.ceil(records / rate), basis: `${rate.toLocaleString('en')} records/s, a conservative rate for ${embedded ? 'the embedded PGlite target' : 'a PostgreSQL server'}; measure yours with run --dry-run and bench/` },
+    estimate: { records, messages, seconds: Math.ceil(records / rate), basis: `${rate.toLocaleString('en')} records/s, a conservative rate for ${embedded ? 'the embedded PGlite target' : 'a database server'}; measure yours with run --dry-run and bench/` },
     refusals,
   };
 }
@@ -109,18 +109,18 @@ async function checkTarget(options: PlanOptions, checks: PlanCheck[], refusals: 
     checks.push({ check: 'target', status: 'ok', detail: `${describeTarget(url)} does not exist yet: run creates an embedded rehearsal database with MongooseIM's schema` });
     return;
   }
-  let db;
+  let dialect: MongooseimDialect;
   try {
-    db = await openDatabase(url);
+    dialect = await openDialect(url);
   } catch (err) {
     checks.push({ check: 'target reachable', status: 'fail', detail: errorMessage(err) });
     refusals.push(`the target cannot be reached: ${errorMessage(err)}`);
     return;
   }
   try {
-    checks.push({ check: 'target reachable', status: 'ok', detail: db.displayName });
-    const schema = await checkPgSchema(db);
-    const creatable = options.createSchema || db.kind === 'pglite';
+    checks.push({ check: 'target reachable', status: 'ok', detail: `${dialect.db.displayName} (${dialect.label})` });
+    const schema = await dialect.checkSchema();
+    const creatable = options.createSchema || dialect.embedded;
     if (schema.missingTables.length === 0 && schema.missingColumns.length === 0) {
       checks.push({ check: 'MongooseIM schema', status: 'ok', detail: 'every table and column the writer needs is present' });
     } else if (creatable && schema.missingColumns.length === 0) {
@@ -128,15 +128,26 @@ async function checkTarget(options: PlanOptions, checks: PlanCheck[], refusals: 
     } else {
       const missing = [...schema.missingTables.map((t) => `table ${t}`), ...schema.missingColumns.map((c) => `column ${c.table}.${c.column}`)];
       checks.push({ check: 'MongooseIM schema', status: 'fail', detail: `missing: ${missing.join(', ')}` });
-      refusals.push(`the target lacks ${missing.join(', ')}: load MongooseIM's priv/pg.sql and its migrations first (or use --create-schema on an empty rehearsal database)`);
+      refusals.push(`the target lacks ${missing.join(', ')}: load ${dialect.schemaSource} first (or use --create-schema on an empty rehearsal database)`);
     }
-    const tableExists = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM information_schema.tables WHERE table_name = 'xmpp_migrate_checkpoints'`);
-    if (Number(tableExists.rows[0]?.n ?? 0) > 0) {
-      const { rows } = await db.query<{ n: string; done: string }>(`SELECT count(*)::text AS n, count(*) FILTER (WHERE completed)::text AS done FROM xmpp_migrate_checkpoints`);
-      const n = Number(rows[0]?.n ?? 0);
-      if (n > 0) checks.push({ check: 'earlier runs', status: 'ok', detail: `${n} stream checkpoint(s), ${rows[0]?.done} complete: run resumes where they stopped` });
+    if (dialect.characterSetProblems) {
+      const problems = await dialect.characterSetProblems();
+      if (problems.length === 0) {
+        checks.push({ check: 'character sets', status: 'ok', detail: 'every MongooseIM text column and the connection are utf8mb4: emoji and all 4-byte UTF-8 survive' });
+      } else if (options.acceptNonUtf8mb4) {
+        checks.push({ check: 'character sets', status: 'warn', detail: `accepted with --accept-non-utf8mb4: ${problems.join('; ')}; records holding 4-byte UTF-8 in these places will be rejected` });
+      } else {
+        checks.push({ check: 'character sets', status: 'fail', detail: `not utf8mb4: ${problems.join('; ')}` });
+        refusals.push(characterSetRefusal(problems));
+      }
+    }
+    checks.push({ check: 'bulk path', status: dialect.notices.length > 0 ? 'warn' : 'ok', detail: [dialect.bulkPath, ...dialect.notices].join(': ') });
+    const checkpoints = await dialect.listCheckpoints();
+    if (checkpoints.length > 0) {
+      const done = checkpoints.filter((c) => c.completed).length;
+      checks.push({ check: 'earlier runs', status: 'ok', detail: `${checkpoints.length} stream checkpoint(s), ${done} complete: run resumes where they stopped` });
     }
   } finally {
-    await db.close();
+    await dialect.db.close();
   }
 }

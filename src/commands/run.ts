@@ -40,6 +40,12 @@ export async function run(options: RunCommandOptions): Promise<RunSummary> {
   const source = await openSourceFor(options);
   try {
     const target = await openTargetFor(options, settings, options.dryRun ? 'dry-run' : 'run');
+    let noticed = 0;
+    const notify = (): void => {
+      for (const message of target.notices?.slice(noticed) ?? []) options.onEvent?.({ type: 'target-notice', message });
+      noticed = target.notices?.length ?? 0;
+    };
+    notify();
     try {
       const rejects = new FileRejectSink(options.rejectFile);
       try {
@@ -53,6 +59,7 @@ export async function run(options: RunCommandOptions): Promise<RunSummary> {
           onEvent: options.onEvent,
           signal: options.signal,
         });
+        notify();
         return {
           dryRun: options.dryRun,
           source: source.displayName,

@@ -1,13 +1,20 @@
-// Target URLs: `pglite:DIR` (the embedded rehearsal default), `pglite:memory`, `postgres://…`.
-import { TargetError, UsageError } from '../errors.js';
+// Target URLs: `pglite:DIR` (the embedded rehearsal default), `pglite:memory`, `postgres://…`,
+// `mysql://…` / `mariadb://…`. The one place that maps a URL to a dialect; everything after it is generic.
+import { PlanRefusedError, TargetError, UsageError, redactSecrets } from '../errors.js';
 import { DryRunTarget } from './mongooseim/dry-run-target.js';
-import { PostgresMongooseimTarget } from './mongooseim/postgres-target.js';
+import type { MongooseimDialect } from './mongooseim/mongooseim-dialect.js';
+import { MongooseimSqlTarget } from './mongooseim/mongooseim-sql-target.js';
 import type { TargetSettings } from './mongooseim/target-settings.js';
-import { displayUrl, openPglite, openPostgres, type PostgresDatabase } from './postgres/postgres-database.js';
+import { openMysql } from './mysql/mysql-database.js';
+import { MysqlDialect, type MysqlDialectOptions } from './mysql/mysql-dialect.js';
+import { openPglite, openPostgres } from './postgres/postgres-database.js';
+import { PostgresDialect } from './postgres/postgres-dialect.js';
 import type { MigrationTarget } from './target.js';
 
 export const DEFAULT_TARGET = 'pglite:./mongooseim-rehearsal';
 const RUN_LOCK = 'xmpp-migrate-run';
+
+export const TARGET_URL_HELP = 'postgres://user:password@host:port/database, mysql://user:password@host:port/database (or mariadb://…), pglite:DIR or pglite:memory';
 
 export interface OpenTargetOptions {
   settings: TargetSettings;
@@ -16,38 +23,78 @@ export interface OpenTargetOptions {
   dryRun: boolean;
   /** Take the per-target run lock before anything else (runs write; plan, verify and status only read). */
   lock?: boolean;
+  /**
+   * Write even though some MongooseIM text column (or the connection) cannot hold 4-byte UTF-8: records
+   * with such characters are then refused by the database and land in the reject report. Default false:
+   * a run refuses such a target (exit 4), naming the columns.
+   */
+  acceptNonUtf8mb4?: boolean;
+  /** MySQL only: force a bulk path instead of choosing (tests, the benchmark). */
+  mysqlBulk?: MysqlDialectOptions['bulk'];
 }
 
+interface TargetKind {
+  matches(url: string): boolean;
+  open(url: string, options: { mysqlBulk?: MysqlDialectOptions['bulk'] }): Promise<MongooseimDialect>;
+}
+
+/** The dialects, one line each: which URLs they take and how they connect. */
+const TARGET_KINDS: TargetKind[] = [
+  { matches: (url) => url.startsWith('pglite:'), open: async (url) => new PostgresDialect(await openPglite(url.slice('pglite:'.length))) },
+  { matches: (url) => /^postgres(ql)?:\/\//.test(url), open: async (url) => new PostgresDialect(await openPostgres(url)) },
+  {
+    matches: (url) => /^(mysql|mariadb):\/\//.test(url),
+    open: async (url, options) => {
+      const db = await openMysql(url);
+      try {
+        return await MysqlDialect.open(db, { bulk: options.mysqlBulk });
+      } catch (err) {
+        await db.close();
+        throw err;
+      }
+    },
+  },
+];
+
 export function describeTarget(url: string): string {
-  return displayUrl(url);
+  return redactSecrets(url);
 }
 
 /** Throws a UsageError before any I/O when the target URL is not one xmpp-migrate can open. */
 export function validateTargetUrl(url: string): void {
-  if (url.startsWith('pglite:') || /^postgres(ql)?:\/\//.test(url)) return;
-  throw new UsageError(`unknown target ${JSON.stringify(displayUrl(url))}: use pglite:DIR, pglite:memory or postgres://user:password@host:port/database`);
+  if (TARGET_KINDS.some((kind) => kind.matches(url))) return;
+  throw new UsageError(`unknown target ${JSON.stringify(describeTarget(url))}: use ${TARGET_URL_HELP}`);
 }
 
-async function openDatabase(url: string): Promise<PostgresDatabase> {
+/** Connects to the target and returns its dialect (which owns the connection: close it with `dialect.db.close()`). */
+export async function openDialect(url: string, options: { mysqlBulk?: MysqlDialectOptions['bulk'] } = {}): Promise<MongooseimDialect> {
   validateTargetUrl(url);
-  return url.startsWith('pglite:') ? openPglite(url.slice('pglite:'.length)) : openPostgres(url);
+  return TARGET_KINDS.find((kind) => kind.matches(url))!.open(url, options);
+}
+
+/** The refusal of a target whose character sets would lose characters, naming every place. */
+export function characterSetRefusal(problems: string[]): string {
+  return `the target cannot store 4-byte UTF-8 (emoji, some CJK): ${problems.join('; ')}. Convert them (ALTER TABLE … CONVERT TO CHARACTER SET utf8mb4; ALTER DATABASE … CHARACTER SET utf8mb4), or accept that records holding such characters are rejected with --accept-non-utf8mb4`;
 }
 
 export async function openTarget(url: string, options: OpenTargetOptions): Promise<MigrationTarget> {
   if (options.dryRun) {
     validateTargetUrl(url);
-    return new DryRunTarget(`${displayUrl(url)} (dry run: nothing is written)`, options.settings);
+    return new DryRunTarget(`${describeTarget(url)} (dry run: nothing is written)`, options.settings);
   }
-  const db = await openDatabase(url);
+  const dialect = await openDialect(url, { mysqlBulk: options.mysqlBulk });
+  const { db } = dialect;
   try {
     if (options.lock && !(await db.tryLock(RUN_LOCK))) {
       throw new TargetError('run-locked', `another xmpp-migrate run holds the lock on ${db.displayName}; wait for it to finish (see \`xmpp-migrate status\`): two runs must not interleave`);
     }
-    return await PostgresMongooseimTarget.open(db, { settings: options.settings, createSchema: options.createSchema || db.kind === 'pglite' });
+    if (options.lock && !options.acceptNonUtf8mb4 && dialect.characterSetProblems) {
+      const problems = await dialect.characterSetProblems();
+      if (problems.length > 0) throw new PlanRefusedError(characterSetRefusal(problems), problems);
+    }
+    return await MongooseimSqlTarget.open(dialect, { settings: options.settings, createSchema: options.createSchema });
   } catch (err) {
     await db.close();
     throw err;
   }
 }
-
-export { openDatabase };

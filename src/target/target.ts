@@ -72,6 +72,8 @@ export interface TargetInventory {
 export interface MigrationTarget {
   /** Safe to print: never contains a password. */
   readonly displayName: string;
+  /** What the operator should know about how this target is written (a slower fallback path, …); may grow during a run. */
+  readonly notices?: readonly string[];
   /** Record kinds this target can write; others are counted as skipped, never dropped silently. */
   readonly supportedKinds: ReadonlySet<RecordKind>;
   /** Encodes one record into rows; throws RecordError for a record that cannot be migrated. */

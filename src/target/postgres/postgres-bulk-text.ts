@@ -1,4 +1,5 @@
-// PostgreSQL COPY text format: tab-separated columns, `\N` for NULL, backslash escapes.
+// PostgreSQL COPY text format, the bulk path of the PostgreSQL dialect: tab-separated columns, `\N` for
+// NULL, backslash escapes.
 // https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
 export type CopyValue = string | number | bigint | boolean | Buffer | null | undefined;
 

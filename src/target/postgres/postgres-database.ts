@@ -5,21 +5,16 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TargetError, errorMessage, redactSecrets } from '../../errors.js';
+import type { SqlDatabase, SqlSession } from '../sql-database.js';
 import { TargetDataError } from '../target.js';
 
-export interface PgSession {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+export interface PgSession extends SqlSession {
   /** COPY table (columns) FROM STDIN in text format. */
   copyFrom(table: string, columns: string[], data: Buffer): Promise<void>;
 }
 
-export interface PostgresDatabase extends PgSession {
-  readonly displayName: string;
+export interface PostgresDatabase extends SqlDatabase<PgSession>, PgSession {
   readonly kind: 'postgres' | 'pglite';
-  transaction<T>(fn: (session: PgSession) => Promise<T>): Promise<T>;
-  /** Takes the run lock (advisory lock, or a lock file for PGlite); false when another run holds it. */
-  tryLock(name: string): Promise<boolean>;
-  close(): Promise<void>;
 }
 
 // SQLSTATE classes that mean "this data is wrong" (22 data exception, 23 integrity constraint), as opposed

@@ -29,6 +29,7 @@ interface RawOptions {
   mamNode?: string;
   passwordFormat?: string;
   archiveGroupchats?: boolean;
+  accountsWithoutPassword?: string;
   createSchema?: boolean;
   acceptNonUtf8mb4?: boolean;
   json?: boolean;
@@ -58,6 +59,7 @@ function addCommonOptions(command: Command, needsSource = true): Command {
     .option('--mam-node <0-255>', 'node byte of MAM ids')
     .addOption(new Option('--password-format <format>', 'how plaintext passwords are stored (auth.password.format)').choices(['scram', 'plain']))
     .option('--archive-groupchats', 'keep groupchat messages in personal archives (pm.archive_groupchats)')
+    .addOption(new Option('--accounts-without-password <policy>', 'accounts whose password cannot be recovered: reject them, or create them locked (empty password, no login until reset)').choices(['reject', 'locked']))
     .option('--create-schema', "create MongooseIM's schema if the target database is empty (rehearsal databases)")
     .option('--accept-non-utf8mb4', 'MySQL: write although some MongooseIM text column or the connection is not utf8mb4 (records with emoji or other 4-byte UTF-8 are then rejected)')
     .option('--json', 'machine-readable output: NDJSON events and a final JSON document on stdout')
@@ -80,6 +82,7 @@ function commonOptions(raw: RawOptions): CommonOptions {
   if (raw.mamNode !== undefined) flags.mamNode = wholeNumber('--mam-node', raw.mamNode);
   if (raw.passwordFormat) flags.passwordFormat = raw.passwordFormat as TargetSettings['passwordFormat'];
   if (raw.archiveGroupchats) flags.archiveGroupchats = true;
+  if (raw.accountsWithoutPassword) flags.accountsWithoutPassword = raw.accountsWithoutPassword as TargetSettings['accountsWithoutPassword'];
   return {
     source: raw.source ?? '',
     sourceSettings,

@@ -93,7 +93,11 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
 }
 
 function passwordOutcome(shape: string, settings: TargetSettings): string {
-  if (shape === 'none') return 'no usable password: rejected, listed in the reject report (the user must reset)';
+  if (shape === 'none') {
+    return settings.accountsWithoutPassword === 'locked'
+      ? 'no recoverable password: created locked (empty password, no login) with roster and history; set a password after cutover'
+      : 'no recoverable password: rejected and listed in the reject report (or --accounts-without-password locked)';
+  }
   if (shape === 'plain' || shape.startsWith('plain+')) {
     return settings.passwordFormat === 'plain'
       ? 'stored as plaintext (auth.password.format = plain): every SASL mechanism works'

@@ -88,8 +88,14 @@ export class MongooseimRowEncoder {
     const createdAt = record.createdAt === undefined ? null : microsToTimestamp(record.createdAt);
     let password = '';
     let passDetails: string | null;
+    if (credential.type === 'none' && this.settings.accountsWithoutPassword === 'locked') {
+      // MongooseIM reads a NULL pass_details as a plain row and never accepts an empty password: a locked
+      // account until an operator sets one (mongooseimctl account changePassword).
+      const row: TargetRow = { table: 'users', username, server, password: '', pass_details: null, created_at: createdAt };
+      return { kind: 'account', rows: [row], bytes: username.length + server.length };
+    }
     if (credential.type === 'none') {
-      throw new RecordError('no-credential', `account ${bareJidString(record.jid)} has no usable password (${credential.reason}); it was not migrated`, record.location);
+      throw new RecordError('no-credential', `account ${bareJidString(record.jid)} has no usable password (${credential.reason}); it was not migrated (--accounts-without-password locked creates it without a working password instead)`, record.location);
     }
     if (credential.type === 'scram') {
       try {

@@ -24,6 +24,12 @@ export interface TargetSettings {
   mamNode: number;
   /** `pm.archive_groupchats`: groupchat messages in personal archives are skipped unless true. */
   archiveGroupchats: boolean;
+  /**
+   * An account whose password the source cannot give (an undecryptable Openfire password, an MD5-only Tigase
+   * credential): `reject` it (default), or create it `locked` — a plain row with an empty password, which
+   * MongooseIM never authenticates — so its roster and history move and an operator sets a password later.
+   */
+  accountsWithoutPassword: 'reject' | 'locked';
   /** `auth.password.format`: how plaintext source passwords are stored. */
   passwordFormat: 'scram' | 'plain';
   /** `auth.password.hash`: SCRAM hashes derived from plaintext passwords. */
@@ -41,6 +47,7 @@ export const DEFAULT_TARGET_SETTINGS: Readonly<TargetSettings> = {
   fullTextSearch: true,
   mamNode: 0,
   archiveGroupchats: false,
+  accountsWithoutPassword: 'reject',
   passwordFormat: 'scram',
   passwordHashes: ['sha1', 'sha224', 'sha256', 'sha384', 'sha512'],
   scramIterations: 10000,

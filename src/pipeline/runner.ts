@@ -89,28 +89,44 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
     const skippedKinds = new Set<RecordKind>();
     const skipReasons = new Set<string>();
 
+    // One batch is written while the next is read and encoded: the database and the encoder work at the same
+    // time, while writes (and so checkpoints) still happen one at a time and in order.
+    let inFlight: Promise<void> | undefined;
     const flush = async (completed: boolean): Promise<void> => {
       if (batch.length === 0 && cursor === undefined) return;
       const entries = batch;
+      const at = cursor!;
+      const recordsAt = records;
       batch = [];
       batchBytes = 0;
+      if (inFlight) await inFlight;
+      const write = writeBatch(entries, at, completed, recordsAt);
+      write.catch(() => undefined); // surfaced when awaited: before the next write, or at the end
+      inFlight = write;
+      if (completed) {
+        inFlight = undefined;
+        await write;
+      }
+    };
+
+    const writeBatch = async (entries: Pending[], at: string, completed: boolean, recordsAt: number): Promise<void> => {
       if (bucket && entries.length > 0) await bucket.take(entries.length, options.signal);
       await rejects.sync?.();
       const t = performance.now();
       if (entries.length === 0) {
-        await withRetry(stream.name, () => target.saveCheckpoint({ key, cursor: cursor!, completed, records }));
+        await withRetry(stream.name, () => target.saveCheckpoint({ key, cursor: at, completed, records: recordsAt }));
       } else {
-        await writeBisecting(entries, cursor!, completed);
+        await writeBisecting(entries, at, completed, recordsAt);
       }
       batches++;
       const bytes = entries.reduce((n, e) => n + e.encoded.bytes, 0);
-      emit({ type: 'batch-written', stream: stream.name, records: entries.length, bytes, ms: performance.now() - t, totalRecords: records });
+      emit({ type: 'batch-written', stream: stream.name, records: entries.length, bytes, ms: performance.now() - t, totalRecords: recordsAt });
     };
 
-    const writeBisecting = async (entries: Pending[], lastCursor: string, completed: boolean): Promise<void> => {
+    const writeBisecting = async (entries: Pending[], lastCursor: string, completed: boolean, recordsAt: number): Promise<void> => {
       try {
         const outcome = await withRetry(stream.name, () =>
-          target.write(entries.map((e) => e.encoded), { key, cursor: lastCursor, completed, records }),
+          target.write(entries.map((e) => e.encoded), { key, cursor: lastCursor, completed, records: recordsAt }),
         );
         count(outcome);
       } catch (err) {
@@ -119,34 +135,40 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
           const entry = entries[0]!;
           await reject(stream.name, entry.record.kind, new RecordError(`target-refused-${err.sqlState ?? 'data'}`, `the target database refused this record: ${errorMessage(err)}`, entry.record.location), entry.record);
           await rejects.sync?.();
-          await withRetry(stream.name, () => target.saveCheckpoint({ key, cursor: lastCursor, completed, records }));
+          await withRetry(stream.name, () => target.saveCheckpoint({ key, cursor: lastCursor, completed, records: recordsAt }));
           return;
         }
         const middle = entries.length >> 1;
-        await writeBisecting(entries.slice(0, middle), entries[middle - 1]!.cursor, false);
-        await writeBisecting(entries.slice(middle), lastCursor, completed);
+        await writeBisecting(entries.slice(0, middle), entries[middle - 1]!.cursor, false, recordsAt);
+        await writeBisecting(entries.slice(middle), lastCursor, completed, recordsAt);
       }
     };
 
-    for await (const item of source.read(stream.name, checkpoint?.cursor)) {
-      records++;
-      cursor = item.cursor;
-      if ('reject' in item) {
-        const kind = stream.kinds.length === 1 ? stream.kinds[0] : undefined;
-        if (kind) statsOf(kind).read++;
-        await reject(stream.name, kind, item.reject, undefined, item.excerpt);
-      } else {
-        await accept(item.record, item.cursor);
-      }
-      if (batch.length >= limits.rows || batchBytes >= limits.bytes) {
-        await flush(false);
-        if (options.signal?.aborted) {
-          interrupted = true;
-          return { stream: stream.name, startedFrom, records, batches, ms: performance.now() - t0 };
+    try {
+      for await (const item of source.read(stream.name, checkpoint?.cursor)) {
+        records++;
+        cursor = item.cursor;
+        if ('reject' in item) {
+          const kind = stream.kinds.length === 1 ? stream.kinds[0] : undefined;
+          if (kind) statsOf(kind).read++;
+          await reject(stream.name, kind, item.reject, undefined, item.excerpt);
+        } else {
+          await accept(item.record, item.cursor);
+        }
+        if (batch.length >= limits.rows || batchBytes >= limits.bytes) {
+          await flush(false);
+          if (options.signal?.aborted) {
+            interrupted = true;
+            await inFlight;
+            return { stream: stream.name, startedFrom, records, batches, ms: performance.now() - t0 };
+          }
         }
       }
+      await flush(true);
+    } finally {
+      // Whatever ended the read (an error included), the write in flight finishes or fails before we return.
+      await inFlight?.catch(() => undefined);
     }
-    await flush(true);
     return { stream: stream.name, startedFrom, records, batches, ms: performance.now() - t0 };
 
     async function accept(record: MigrationRecord, itemCursor: string): Promise<void> {

@@ -55,12 +55,13 @@ describe('runner', () => {
     const rejects = new MemoryRejectSink();
     const result = await runMigration({ source: listSource(withSourceReject), target, rejects, limits: { rows: 16, bytes: 1 << 20 } });
     expect(result.kinds['private-xml']).toMatchObject({ read: 41, written: 38, rejected: 3 });
-    expect(rejects.entries.map((r) => [r.code, r.location?.key])).toEqual([
+    // Rejects of a batch being written can land after those of the next batch being read: compare as a set.
+    expect(rejects.entries.map((r) => [r.code, r.location?.key]).sort((a, b) => String(a[1]).localeCompare(String(b[1]), 'en', { numeric: true }))).toEqual([
       ['target-refused-22021', 'item 13'],
-      ['invalid-jid', 'x'],
       ['target-refused-22021', 'item 31'],
+      ['invalid-jid', 'x'],
     ]);
-    expect(rejects.entries[0]!.reason).toMatch(/invalid byte sequence/);
+    expect(rejects.entries.find((r) => r.location?.key === 'item 13')!.reason).toMatch(/invalid byte sequence/);
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM private_storage`);
     expect(rows[0]!.n).toBe(38);
     const checkpoints = await target.listCheckpoints();

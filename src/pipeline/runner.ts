@@ -123,11 +123,11 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
       emit({ type: 'batch-written', stream: stream.name, records: entries.length, bytes, ms: performance.now() - t, totalRecords: recordsAt });
     };
 
-    const writeBisecting = async (entries: Pending[], lastCursor: string, completed: boolean, recordsAt: number): Promise<void> => {
+    /** `lastCursor` undefined: these rows are part of one record whose other rows follow; keep the checkpoint. */
+    const writeBisecting = async (entries: Pending[], lastCursor: string | undefined, completed: boolean, recordsAt: number): Promise<void> => {
+      const checkpoint = lastCursor === undefined ? undefined : { key, cursor: lastCursor, completed, records: recordsAt };
       try {
-        const outcome = await withRetry(stream.name, () =>
-          target.write(entries.map((e) => e.encoded), { key, cursor: lastCursor, completed, records: recordsAt }),
-        );
+        const outcome = await withRetry(stream.name, () => target.write(entries.map((e) => e.encoded), checkpoint));
         count(outcome);
       } catch (err) {
         if (!(err instanceof TargetDataError)) throw err;
@@ -135,12 +135,22 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
           const entry = entries[0]!;
           await reject(stream.name, entry.record.kind, new RecordError(`target-refused-${err.sqlState ?? 'data'}`, `the target database refused this record: ${errorMessage(err)}`, entry.record.location), entry.record);
           await rejects.sync?.();
-          await withRetry(stream.name, () => target.saveCheckpoint({ key, cursor: lastCursor, completed, records: recordsAt }));
+          if (checkpoint) await withRetry(stream.name, () => target.saveCheckpoint(checkpoint));
           return;
         }
+        // Split where the cursor changes: rows fanned out of one source record (a XEP-0136 collection) share
+        // its cursor, and a checkpoint inside them would skip the rest of it after a crash.
         const middle = entries.length >> 1;
-        await writeBisecting(entries.slice(0, middle), entries[middle - 1]!.cursor, false, recordsAt);
-        await writeBisecting(entries.slice(middle), lastCursor, completed, recordsAt);
+        let split = middle;
+        while (split > 0 && entries[split - 1]!.cursor === entries[split]!.cursor) split--;
+        if (split === 0) {
+          split = middle;
+          while (split < entries.length && entries[split - 1]!.cursor === entries[split]!.cursor) split++;
+        }
+        const whole = split === entries.length;
+        if (whole) split = middle;
+        await writeBisecting(entries.slice(0, split), whole ? undefined : entries[split - 1]!.cursor, false, recordsAt);
+        await writeBisecting(entries.slice(split), lastCursor, completed, recordsAt);
       }
     };
 

@@ -79,7 +79,11 @@ export interface MigrationTarget {
   /** Encodes one record into rows; throws RecordError for a record that cannot be migrated. */
   encode(record: MigrationRecord): EncodedRecord | Promise<EncodedRecord>;
   /** Writes a batch and its checkpoint in one transaction. Throws TargetDataError on a data problem. */
-  write(batch: EncodedRecord[], checkpoint: CheckpointUpdate): Promise<WriteOutcome>;
+  /**
+   * `checkpoint` undefined: write the rows and leave the checkpoint where it is (part of one source record's
+   * output, when a refused batch is split inside it; replaying that record later finds these rows present).
+   */
+  write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined): Promise<WriteOutcome>;
   /** Saves a checkpoint alone (a stream that ended with rejects only, or an empty stream). */
   saveCheckpoint(checkpoint: CheckpointUpdate): Promise<void>;
   /** Loads a stream's checkpoint and restores the encoder state saved with it (MAM id tie-breaks). */

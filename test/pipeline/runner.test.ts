@@ -72,3 +72,48 @@ describe('runner', () => {
     expect(again.streams[0]!.startedFrom).toBe('already complete');
   });
 });
+
+describe('bisection inside one source record', () => {
+  it('never checkpoints in the middle of the rows one source record fanned out into', async () => {
+    const fresh2 = await freshPostgresDatabase('runner_groups');
+    const db2 = await openPostgres(fresh2.url);
+    try {
+      const target = await PostgresMongooseimTarget.open(db2, { settings: { ...DEFAULT_TARGET_SETTINGS, origin: {} }, createSchema: true });
+      // Items 2..9 share one cursor, as the messages of one XEP-0136 collection do; item 5 is refused.
+      const cursors = ['a', 'b', 'c', 'c', 'c', 'c', 'c', 'c', 'c', 'c', 'd', 'e'];
+      const source: SourceAdapter = {
+        ...listSource([]),
+        async *read(_stream: string, after?: string): AsyncIterable<SourceItem> {
+          for (let i = 0; i < cursors.length; i++) {
+            if (after !== undefined && cursors[i]! <= after) continue;
+            yield { record: privateXml(i, i === 5 ? `bad \u0000` : `ok ${i}`), cursor: cursors[i]! };
+          }
+        },
+      };
+      const seen: Array<{ keys: string[]; cursor: string | undefined }> = [];
+      const recording = Object.assign(Object.create(target) as typeof target, {
+        write: async (batch: Parameters<typeof target.write>[0], checkpoint: Parameters<typeof target.write>[1]) => {
+          const outcome = await target.write(batch, checkpoint);
+          seen.push({ keys: batch.map((e) => String(e.rows[0]!.namespace)), cursor: checkpoint?.cursor });
+          return outcome;
+        },
+      });
+      const rejects = new MemoryRejectSink();
+      const result = await runMigration({ source, target: recording, rejects, limits: { rows: 12, bytes: 1 << 20 } });
+      expect(result.kinds['private-xml']).toMatchObject({ written: 11, rejected: 1 });
+      const written = new Set<string>();
+      for (const write of seen) {
+        for (const k of write.keys) written.add(k);
+        if (write.cursor === undefined) continue;
+        // Every item at or before the checkpoint's cursor is written (or was the refused one).
+        cursors.forEach((c, i) => {
+          if (c <= write.cursor! && i !== 5) expect({ item: i, at: write.cursor, written: written.has(`ns:${i}`) }).toEqual({ item: i, at: write.cursor, written: true });
+        });
+      }
+      expect(seen.some((w) => w.cursor === undefined)).toBe(true);
+    } finally {
+      await db2.close();
+      await fresh2.drop();
+    }
+  });
+});

@@ -24,10 +24,10 @@ export class DryRunTarget implements MigrationTarget {
     return this.checkpoints.get(keyOf(key));
   }
 
-  async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate): Promise<WriteOutcome> {
+  async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined): Promise<WriteOutcome> {
     const written: WriteOutcome['written'] = {};
     for (const encoded of batch) written[encoded.kind] = (written[encoded.kind] ?? 0) + 1;
-    await this.saveCheckpoint(checkpoint);
+    if (checkpoint) await this.saveCheckpoint(checkpoint);
     return { written, present: {} };
   }
 

@@ -88,7 +88,7 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
     return { cursor: stored.cursor, completed: stored.completed, records: stored.records, updatedAt: stored.updatedAt };
   }
 
-  async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate): Promise<WriteOutcome> {
+  async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined): Promise<WriteOutcome> {
     const { dialect } = this;
     const byTable = new Map<TableSpec, TargetRow[]>();
     for (const encoded of batch) {
@@ -118,9 +118,9 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
           outcome.present[spec.mainOf] = (outcome.present[spec.mainOf] ?? 0) + rows.length - inserted;
         }
       }
-      await dialect.saveCheckpoint(session, checkpoint, state ? JSON.stringify(state) : null);
+      if (checkpoint) await dialect.saveCheckpoint(session, checkpoint, state ? JSON.stringify(state) : null);
     });
-    this.allocatorState = state;
+    if (checkpoint) this.allocatorState = state;
     return outcome;
   }
 

@@ -24,7 +24,7 @@ import {
   type GroupDef,
   type UnitReader,
 } from './prosody-layout.js';
-import { ProsodyRecords, type ArchiveItem, type Produced, type Where } from './prosody-records.js';
+import { ModArchiveBuffer, ProsodyRecords, type ArchiveItem, type Produced, type Where } from './prosody-records.js';
 import { ProsodyDataError } from './prosody-stanza.js';
 import { ProsodySignals, inventoryFrom } from './prosody-inventory.js';
 import type { SourceAdapter, SourceAdapterDefinition, SourceInventory, SourceItem, SourceOptions, StreamInfo } from './source-adapter.js';
@@ -365,6 +365,24 @@ class ProsodyFileSource implements SourceAdapter {
             }
             const key = bareJidString(owner);
             let count = 0;
+            if (stream === 'archives' && store === 'archive' && (await mayHoldModArchive(file))) {
+              // Community mod_archive collections share this store: the whole archive, in time order. Cursors
+              // then count the items emitted (the detection gives the same answer on resume).
+              const buffer = new ModArchiveBuffer(records, owner);
+              for await (const entry of readListFile(file)) {
+                count++;
+                const r = this.itemOf(file, entry, key);
+                if (!buffer.add('item' in r ? r.item : r.reject, { file, line: entry.line })) break;
+              }
+              const produced = buffer.finish();
+              for (let i = 0; i < produced.length; i++) {
+                if (from && part === from.part && i + 1 <= from.index) continue;
+                signals.produced(produced[i]!);
+                yield withCursor(produced[i]!, at(part, i + 1));
+              }
+              signals.listSize(stream, store, count);
+              continue;
+            }
             for await (const entry of readListFile(file, from && part === from.part ? from.index : 0)) {
               count++;
               const r = this.itemOf(file, entry, key);
@@ -429,6 +447,30 @@ class ProsodyFileSource implements SourceAdapter {
       void room;
       return false;
     }
+  }
+}
+
+/**
+ * Whether a .list file may hold a community mod_archive collection (an item named "chat"), by a scan of its
+ * bytes without parsing: Prosody writes element names as plain quoted strings (`name = "chat"` or
+ * `["name"] = "chat"`), and a body that contains that text has its quotes escaped, so no collection is missed.
+ * A false positive only means the archive is read whole and emitted in time order.
+ */
+export async function mayHoldModArchive(file: string): Promise<boolean> {
+  const pattern = /(?:\bname|\["name"\])\s*=\s*"chat"/;
+  const handle = await open(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    let tail = '';
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) return false;
+      const text = tail + chunk.toString('latin1', 0, bytesRead);
+      if (pattern.test(text)) return true;
+      tail = text.slice(-64);
+    }
+  } finally {
+    await handle.close();
   }
 }
 

@@ -4,6 +4,7 @@
 import { RecordError } from '../errors.js';
 import { JidError, normaliseDomain, normaliseJid, normaliseLocal, parseJid } from '../jid.js';
 import type {
+  ArchivedMessageRecord,
   Ask,
   BareJid,
   Credential,
@@ -21,6 +22,7 @@ import { Element, childElements, cloneElement, serializeXml } from '../xml/eleme
 import { NS_BOOKMARKS, NS_BOOKMARKS2, NS_CLIENT, NS_MUC_USER, NS_SID, NS_VCARD } from '../xml/namespaces.js';
 import { LuaBytes, LuaTable, type LuaKey, type LuaValue } from './prosody-lua-literal.js';
 import { ProsodyDataError, elementFromTable } from './prosody-stanza.js';
+import { isModArchiveCollection, modArchiveCollection, timeOrderedArchive, type ParsedChat } from './prosody-mod-archive.js';
 import { parseXmppTimestamp } from './xep0227.js';
 
 export const NS_VCARD4 = 'urn:ietf:params:xml:ns:vcard-4.0';
@@ -96,6 +98,62 @@ function str(value: LuaValue | undefined): string | undefined {
 
 function bool(value: LuaValue | undefined): boolean {
   return value === true;
+}
+
+/**
+ * The most items of one user's `archive` store that are held in memory when it holds community mod_archive
+ * (XEP-0136) collections. Such an archive is read whole (every item, collections and mod_mam messages, as
+ * parsed records: roughly 1–2 KB each, so about 200–400 MB at the bound) to be emitted in time order, since the
+ * writer gives MAM ids from times (+1 µs per tie, in delivery order). Above the bound the user's `archive`
+ * store is rejected whole (code `mod-archive-too-large`) rather than exhausting memory. Archives without any
+ * collection are streamed item by item and are not bounded.
+ */
+export const MOD_ARCHIVE_MAX_ITEMS = 200_000;
+
+/**
+ * One user's `archive` store holding mod_archive collections, collected whole and emitted in time order by
+ * timeOrderedArchive: unreadable items and other rejects first (store order), then the collections' rejects,
+ * then the collections' slices and the mod_mam messages merged by time.
+ */
+export class ModArchiveBuffer {
+  private readonly others: Produced[] = [];
+  private readonly collections: ParsedChat[] = [];
+  private readonly messages: ArchivedMessageRecord[] = [];
+  private count = 0;
+  private overflow: Where | undefined;
+
+  constructor(private readonly records: ProsodyRecords, private readonly owner: BareJid, readonly limit = MOD_ARCHIVE_MAX_ITEMS) {}
+
+  /** Adds one item (or the reject of one that could not be read). False once over the limit: stop reading. */
+  add(item: ArchiveItem | Produced, where: Where): boolean {
+    if (++this.count > this.limit) {
+      this.overflow = where;
+      return false;
+    }
+    if ('record' in item || 'reject' in item) {
+      this.others.push(item);
+      return true;
+    }
+    if (isModArchiveCollection(item.stanza)) {
+      this.collections.push(modArchiveCollection(this.owner, item.stanza, this.records.location(item.where, bareJidString(this.owner))));
+      return true;
+    }
+    const p = this.records.userArchive(this.owner, item);
+    if ('record' in p && p.record.kind === 'archived-message') this.messages.push(p.record);
+    else this.others.push(p);
+    return true;
+  }
+
+  /** The archive in the order to emit, or one reject when it was over the limit. */
+  finish(): Produced[] {
+    if (this.overflow !== undefined) {
+      const key = bareJidString(this.owner);
+      return [this.records.reject('mod-archive-too-large', `${key}: the archive store holds community mod_archive (XEP-0136) collections and more than ${this.limit} items; such an archive must be held in memory to be put into time order, so none of this user's archive store is migrated (split it, or raise MOD_ARCHIVE_MAX_ITEMS)`, this.overflow, key)];
+    }
+    const out: Produced[] = [...this.others];
+    for (const o of timeOrderedArchive(this.collections, this.messages)) out.push(o);
+    return out;
+  }
 }
 
 /** Builds records; `source` is the adapter's display name. Holds no state between units. */

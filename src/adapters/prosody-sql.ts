@@ -27,7 +27,7 @@ import {
   type UnitReader,
 } from './prosody-layout.js';
 import { ProsodySignals, inventoryFrom } from './prosody-inventory.js';
-import { ProsodyRecords, STORAGE_ONLY_ATTRS, type ArchiveItem, type Produced, type Where } from './prosody-records.js';
+import { ModArchiveBuffer, ProsodyRecords, STORAGE_ONLY_ATTRS, type ArchiveItem, type Produced, type Where } from './prosody-records.js';
 import { ProsodyDataError, elementFromTable, luaFromJson, sortAttributesDeep } from './prosody-stanza.js';
 import type { SourceAdapter, SourceAdapterDefinition, SourceInventory, SourceItem, SourceOptions, StreamInfo } from './source-adapter.js';
 
@@ -391,6 +391,18 @@ class ProsodySqlSource implements SourceAdapter {
     return { key: row.key === null || row.key === undefined ? undefined : String(row.key), when, with: withValue === '' ? undefined : withValue, stanza, stamp: undefined, where };
   }
 
+  /**
+   * Whether a user's archive store may hold a community mod_archive collection: an XML value that is a <chat>
+   * (or a value of another type, which is read whole to be sure). One indexed probe per user and store.
+   */
+  private async mayHoldModArchive(host: string, user: string, store: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 AS "hit" FROM "prosodyarchive" WHERE "host" = ? AND "user" = ? AND "store" = ? AND ("type" <> 'xml' OR "value" LIKE '<chat %' OR "value" LIKE '<chat>%') LIMIT 1`,
+      [host, user, store],
+    );
+    return rows.length > 0;
+  }
+
   private async *archiveRows(host: string, user: string, store: string, afterSortId: number): AsyncGenerator<Row> {
     let after = afterSortId;
     for (;;) {
@@ -470,6 +482,29 @@ class ProsodySqlSource implements SourceAdapter {
             if (inUnit && part < inUnit.p) continue;
             const store = group.stores[part]!;
             let count = 0;
+            if (stream === 'archives' && store === 'archive' && (await this.mayHoldModArchive(h.host, user, store))) {
+              // Community mod_archive collections share this store: the whole archive, in time order. Positions
+              // then count the items emitted (the detection gives the same answer on resume).
+              const buffer = new ModArchiveBuffer(this.records, owner);
+              for await (const row of this.archiveRows(h.host, user, store, -1)) {
+                count++;
+                const where: Where = { table: 'prosodyarchive', key: `sort_id=${String(row.sort_id)}` };
+                let item: ArchiveItem | Produced;
+                try {
+                  item = this.itemFromRow(row, where);
+                } catch (err) {
+                  item = this.records.fromError(err, where);
+                }
+                if (!buffer.add(item, where)) break;
+              }
+              const produced = buffer.finish();
+              for (let i = 0; i < produced.length; i++) {
+                if (inUnit && part === inUnit.p && i + 1 <= inUnit.i) continue;
+                yield emit(produced[i]!, pos(part, i + 1));
+              }
+              signals.listSize(stream, store, count);
+              continue;
+            }
             for await (const row of this.archiveRows(h.host, user, store, inUnit && part === inUnit.p ? inUnit.i : -1)) {
               count++;
               const sortId = Number(row.sort_id);

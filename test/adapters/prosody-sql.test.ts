@@ -2,7 +2,8 @@
 // prosody-migrator, on the test PostgreSQL, MariaDB and SQLite, must give exactly the file adapter's records;
 // plus SQL-only shapes (__hash JSON, bad rows, the old mod_mam_sql schema) and resumption from every cursor.
 import { createRequire } from 'node:module';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { openSource } from '../../src/adapters/index.js';
 import { prosodyFilesAdapter } from '../../src/adapters/prosody-files.js';
 import { prosodySqlAdapter } from '../../src/adapters/prosody-sql.js';
 import type { SourceAdapter, SourceItem } from '../../src/adapters/source-adapter.js';
+import { main } from '../../src/cli/main.js';
 import { SourceError } from '../../src/errors.js';
 import type { MigrationRecord } from '../../src/records.js';
 import { freshMysqlDatabase, freshPostgresDatabase, mysqlServer, postgresServer, type FreshDatabase } from '../support/databases.js';
@@ -193,4 +195,88 @@ describe('Prosody SQL specifics', () => {
     const err = await openSource(`prosody+sql:${bad.toString()}`, { settings: {} }).catch((e: unknown) => e);
     expect((err as Error).message).not.toContain('wrong-secret-password');
   });
+});
+
+// Community mod_archive (XEP-0136) collections sharing the `archive` store with mod_mam: the hand-written
+// ann@modarchive.test holds two overlapping collections, newest first, between two mod_mam messages. Both
+// storages emit the archive whole in time order; migrated through the CLI, the MAM ids give the exact times.
+describe('Prosody mod_archive collections in the archive store, files and SQL', () => {
+  const HAND_HOST = join(import.meta.dirname, '..', 'fixtures', 'prosody', 'handwritten', 'data', 'modarchive%2etest');
+  const data = join(work, 'modarchive-data');
+  // µs after 2010-01-01T12:00:00Z; ties 1 µs apart: the mod_mam message first, then collections in list order.
+  // Peers as MongooseIM stores them (remote_bare_jid, encoded relative to the owner).
+  const T = 1_262_347_200_000_000n;
+  const EXPECTED = [
+    [T - 10_000_000n, 'I', 'example.org:carol', 'c1 first'],
+    [T, 'I', 'example.org:bob', 'mam noon'],
+    [T + 1n, 'O', 'example.org:bob', 'c2 first'],
+    [T + 2n, 'O', 'example.org:carol', 'c1 second'],
+    [T + 3n, 'I', 'example.org:carol', 'c1 burst'],
+    [T + 30_000_000n, 'O', 'example.org:dave', 'mam later'],
+    [T + 30_000_001n, 'I', 'example.org:bob', 'c2 second'],
+    [T + 35_000_000n, 'O', 'example.org:carol', 'c1 last'],
+  ];
+  const view = (items: SourceItem[]): string[] => items.map((i) => {
+    if ('reject' in i) return `reject ${i.reject.code}`;
+    const r = i.record;
+    if (r.kind === 'archived-message') return `mam ${r.timestamp} ${r.remote}`;
+    if (r.kind === 'legacy-collection') return `slice ${r.with} ${r.entries.map((e) => `${e.utc}:${e.body}`).join('|')}${r.startsCollection ? ' first' : ''}`;
+    return r.kind;
+  });
+  const FILE_ORDER = [
+    `slice carol@example.org ${T - 10_000_000n}:c1 first first`,
+    `mam ${T} bob@example.org/pc`,
+    `slice bob@example.org ${T}:c2 first first`,
+    `slice carol@example.org ${T}:c1 second|${T}:c1 burst`,
+    `mam ${T + 30_000_000n} dave@example.org`,
+    `slice bob@example.org ${T + 30_000_000n}:c2 second`,
+    `slice carol@example.org ${T + 35_000_000n}:c1 last`,
+  ];
+  let sqlUrl: string;
+
+  beforeAll(async () => {
+    cpSync(HAND_HOST, join(data, 'modarchive%2etest'), { recursive: true });
+    const db = await freshPostgresDatabase('prosody_modarchive');
+    databases.push(db);
+    const server = postgresServer();
+    await migrateToSql(data, { driver: 'PostgreSQL', database: db.name, username: server.user, password: server.password, host: server.host, port: server.port });
+    sqlUrl = db.url;
+  }, 120_000);
+
+  it('emits the archive in time order from the files, and exactly the same from SQL, resumable from every cursor', async () => {
+    for (const location of [data, sqlUrl]) {
+      const source = location === data ? await prosodyFilesAdapter.open(data, { settings: {} }) : await prosodySqlAdapter.open(sqlUrl, { settings: {} });
+      try {
+        const full = await readStream(source, 'archives');
+        expect(view(full), location).toEqual(FILE_ORDER);
+        const cursors = full.map((i) => i.cursor);
+        expect([...cursors].sort()).toEqual(cursors);
+        for (let k = 0; k < full.length; k++) {
+          const rest = await readStream(source, 'archives', full[k]!.cursor);
+          expect(rest.map((i) => [i.cursor, itemView(i)])).toEqual(full.slice(k + 1).map((i) => [i.cursor, itemView(i)]));
+        }
+      } finally {
+        await source.close();
+      }
+    }
+  });
+
+  it.each(['files', 'SQL'])('migrates through the CLI from %s into PostgreSQL with MAM ids of the exact times, and verifies parity', async (kind) => {
+    const source = kind === 'files' ? `prosody:${data}` : `prosody+sql:${sqlUrl}`;
+    const db = await freshPostgresDatabase(`mongooseim_modarchive_${kind.toLowerCase()}`);
+    databases.push(db);
+    const quiet = { stdout: { write: () => undefined }, stderr: { write: (s: string) => void process.stderr.write(s) } };
+    expect(await main(['run', '--source', source, '--target', db.url, '--create-schema', '--quiet', '--reject-file', join(work, `modarchive-${kind}.ndjson`)], quiet)).toBe(0);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const rows = (await client.query(`SELECT m.id::text AS id, m.direction::text AS direction, m.remote_bare_jid, m.search_body FROM mam_message m ORDER BY m.id`)).rows as Array<{ id: string; direction: string; remote_bare_jid: string; search_body: string }>;
+      expect(rows.map((r) => [BigInt(r.id) >> 8n, r.direction, r.remote_bare_jid, r.search_body])).toEqual(EXPECTED);
+    } finally {
+      await client.end();
+    }
+    let out = '';
+    expect(await main(['verify', '--source', source, '--target', db.url, '--json'], { ...quiet, stdout: { write: (s: string) => void (out += s) } })).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ parity: true, differences: [] });
+  }, 60_000);
 });

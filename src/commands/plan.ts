@@ -90,7 +90,7 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
     passwords,
     skippedKinds,
     checks,
-    estimate: { records, messages, seconds: Math.ceil(records / rate), basis: `${rate.toLocaleString('en')} records/s, a conservative rate for ${embedded ? 'the embedded PGlite target' : 'a database server'}; measure yours with run --dry-run and bench/` },
+    estimate: { records, messages, seconds: Math.ceil(records / rate), basis: `${rate.toLocaleString('en')} records/s, as bench/ measured on 2 cores for ${embedded ? 'the embedded PGlite target' : 'a database server'}; measure yours with run --dry-run and bench/` },
     refusals,
   };
 }

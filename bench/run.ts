@@ -21,6 +21,7 @@ import { reused, startThrowawayPostgres, type StartedServer } from '../test/supp
 import { writeSyntheticExport } from '../test/support/synthetic-xep0227.js';
 import { formatSummary, readProfile, summariseProfile, type ProfileSummary } from './cpu-profile.js';
 import { PHASE_ENV, type PhaseName, type PhaseResult, type PhaseSpec } from './phases.js';
+import { benchProsody, formatProsody, type ProsodyCaseResult } from './prosody-case.js';
 
 const PG_URL_ENV = 'XMIG_BENCH_PG_URL';
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -40,6 +41,8 @@ const USAGE = `usage: npm run bench -- [options]
   --cpu-prof        profile the end-to-end phase (node --cpu-prof) and summarise its self time
   --work DIR        where exports, row dumps and profiles go (default ${join(tmpdir(), 'xmig-bench')})
   --json            one JSON document on stdout instead of the table
+  --prosody         also the Prosody case (bench/prosody-case.ts): a generated Prosody data directory of the
+                    same size through \`run\`, and prosody-migrator (files → SQLite) on a subset of it
 PostgreSQL: a throwaway 15 cluster on 127.0.0.1, or the server in ${PG_URL_ENV} (a superuser URL;
 databases are created and dropped there).`;
 
@@ -50,6 +53,7 @@ interface Options {
   cpuProf: boolean;
   work: string;
   json: boolean;
+  prosody: boolean;
 }
 
 interface MeasuredPhase extends PhaseResult {
@@ -77,6 +81,7 @@ const FLAGS = {
   'cpu-prof': { type: 'boolean', default: false },
   work: { type: 'string' },
   json: { type: 'boolean', default: false },
+  prosody: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -116,6 +121,7 @@ function parseOptions(argv: string[]): Options {
     cpuProf: values['cpu-prof'],
     work: values.work ?? join(tmpdir(), 'xmig-bench'),
     json: values.json,
+    prosody: values.prosody,
   };
 }
 
@@ -480,6 +486,13 @@ async function main(): Promise<void> {
     await removeStaleScratch(options.work);
     const results: SizeResult[] = [];
     for (const messages of options.sizes) results.push(await benchSize(server, options, messages));
+    const prosody: ProsodyCaseResult[] = [];
+    if (options.prosody) {
+      for (const messages of options.sizes) {
+        const users = options.users ?? defaultUsers(messages);
+        prosody.push(await benchProsody(server.server.url, { messages, users, work: options.work, ...(options.limits ? { limits: options.limits } : {}) }, log));
+      }
+    }
     if (options.json) {
       const growth = rssGrowth(results);
       const doc = {
@@ -492,10 +505,11 @@ async function main(): Promise<void> {
           cpuMicrosPerMessage: Object.fromEntries(Object.entries(r.phases).map(([name, p]) => [name, cpuPerMessage(p)])),
         })),
         ...(growth !== undefined ? { rssGrowth: growth } : {}),
+        ...(options.prosody ? { prosody } : {}),
       };
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     } else {
-      process.stdout.write(`${report(results, env)}\n`);
+      process.stdout.write(`${report(results, env)}\n${options.prosody ? `\n${formatProsody(prosody)}\n` : ''}`);
     }
   } finally {
     if (given) for (const name of [...created]) await dropDatabase(given, name).catch(() => undefined);

@@ -299,3 +299,29 @@ export const KIND_ALIASES: Record<string, RecordKind[]> = {
 export function bareJidString(jid: BareJid): string {
   return jid.local === '' ? jid.domain : `${jid.local}@${jid.domain}`;
 }
+
+/** The bare JID a record belongs to (user, archive owner, room): what `--shard k/n` splits by. */
+export function ownerKeyOf(record: MigrationRecord): string {
+  switch (record.kind) {
+    case 'account':
+      return bareJidString(record.jid);
+    case 'archived-message':
+      return bareJidString(record.archive.jid);
+    case 'muc-room':
+      return bareJidString(record.room);
+    case 'muc-registration':
+      return bareJidString(record.user);
+    default:
+      return bareJidString(record.owner);
+  }
+}
+
+/** A stable shard (0-based) for an owner: FNV-1a of its UTF-16 code units, so every run splits alike. */
+export function shardOf(ownerKey: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < ownerKey.length; i++) {
+    hash ^= ownerKey.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % count;
+}

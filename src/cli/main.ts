@@ -37,6 +37,7 @@ interface RawOptions {
   dryRun?: boolean;
   only?: string;
   rate?: string;
+  shard?: string;
   batchRows?: string;
   batchBytes?: string;
   rejectFile?: string;
@@ -99,6 +100,15 @@ function wholeNumber(flag: string, value: string): number {
   return Number(value);
 }
 
+export function parseShard(value: string | undefined): { index: number; count: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) throw new UsageError(`--shard ${JSON.stringify(value)}: expected k/n with 1 ≤ k ≤ n, e.g. 2/4`);
+  return { index, count };
+}
+
 export function parseKinds(value: string | undefined): ReadonlySet<RecordKind> | undefined {
   if (value === undefined) return undefined;
   const kinds = new Set<RecordKind>();
@@ -148,6 +158,7 @@ ${EXIT_CODES_HELP}`);
     .option('--dry-run', 'read, transform and encode everything, write nothing; rejects are reported')
     .option('--only <kinds>', `migrate only these kinds (comma-separated): ${Object.keys(KIND_ALIASES).join(', ')}`)
     .option('--rate <records/s>', 'throttle to this many records per second (live production databases)')
+    .option('--shard <k/n>', 'migrate only shard k of n (owners split by a stable hash); run the n shards side by side, e.g. k = JOB_COMPLETION_INDEX + 1')
     .option('--batch-rows <n>', 'records per batch (default 5000)')
     .option('--batch-bytes <n>', 'encoded bytes per batch (default 16777216)')
     .option('--reject-file <path>', 'NDJSON report of rejected records (default xmpp-migrate-rejects-DATE.ndjson, mode 0600)')
@@ -159,6 +170,7 @@ ${EXIT_CODES_HELP}`);
         dryRun: raw.dryRun === true,
         only: parseKinds(raw.only),
         rate: raw.rate === undefined ? undefined : wholeNumber('--rate', raw.rate),
+        shard: parseShard(raw.shard),
         limits: {
           ...(raw.batchRows ? { rows: wholeNumber('--batch-rows', raw.batchRows) } : {}),
           ...(raw.batchBytes ? { bytes: wholeNumber('--batch-bytes', raw.batchBytes) } : {}),

@@ -32,6 +32,6 @@ export async function openSourceFor(options: CommonOptions): Promise<SourceAdapt
   return openSource(options.source, { settings: options.sourceSettings });
 }
 
-export async function openTargetFor(options: CommonOptions, settings: TargetSettings, mode: 'run' | 'dry-run' | 'read'): Promise<MigrationTarget> {
-  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun: mode === 'dry-run', lock: mode === 'run', acceptNonUtf8mb4: options.acceptNonUtf8mb4 });
+export async function openTargetFor(options: CommonOptions, settings: TargetSettings, mode: 'run' | 'dry-run' | 'read', lockSuffix?: string): Promise<MigrationTarget> {
+  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun: mode === 'dry-run', lock: mode === 'run', lockSuffix, acceptNonUtf8mb4: options.acceptNonUtf8mb4 });
 }

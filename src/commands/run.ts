@@ -14,6 +14,8 @@ export interface RunCommandOptions extends CommonOptions {
   only?: ReadonlySet<RecordKind>;
   /** Records per second. */
   rate?: number;
+  /** Migrate only shard `index` (1-based) of `count`, split by a stable hash of each record's owner. */
+  shard?: { index: number; count: number };
   limits?: Partial<BatchLimits>;
   /** Where rejected records go (NDJSON, mode 0600); created only when something is rejected. */
   rejectFile: string;
@@ -39,7 +41,7 @@ export async function run(options: RunCommandOptions): Promise<RunSummary> {
   const settings = await resolveSettings(options);
   const source = await openSourceFor(options);
   try {
-    const target = await openTargetFor(options, settings, options.dryRun ? 'dry-run' : 'run');
+    const target = await openTargetFor(options, settings, options.dryRun ? 'dry-run' : 'run', options.shard ? `shard ${options.shard.index}/${options.shard.count}` : undefined);
     let noticed = 0;
     const notify = (): void => {
       for (const message of target.notices?.slice(noticed) ?? []) options.onEvent?.({ type: 'target-notice', message });
@@ -55,6 +57,7 @@ export async function run(options: RunCommandOptions): Promise<RunSummary> {
           kinds: options.only,
           limits: { ...DEFAULT_BATCH_LIMITS, ...options.limits },
           rate: options.rate,
+          shard: options.shard,
           rejects,
           onEvent: options.onEvent,
           signal: options.signal,

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { SourceAdapter, StreamInfo } from '../adapters/source-adapter.js';
 import { RecordError, TargetError, errorMessage } from '../errors.js';
-import type { MigrationRecord, RecordKind } from '../records.js';
+import { ownerKeyOf, shardOf, type MigrationRecord, type RecordKind } from '../records.js';
 import type { CheckpointKey, EncodedRecord, MigrationTarget, WriteOutcome } from '../target/target.js';
 import { TargetDataError } from '../target/target.js';
 import { DEFAULT_BATCH_LIMITS, RETRY_BASE_MS, TARGET_RETRIES, type BatchLimits } from './batch-limits.js';
@@ -22,7 +22,8 @@ export interface RunOptions {
   limits?: BatchLimits;
   /** Records per second; undefined = as fast as the target accepts. */
   rate?: number;
-  shard?: string;
+  /** `--shard k/n`: migrate only the owners whose stable hash falls in shard k (1-based) of n. */
+  shard?: { index: number; count: number };
   rejects: RejectSink & { sync?: () => Promise<void> };
   onEvent?: RunEventListener;
   signal?: AbortSignal;
@@ -75,7 +76,7 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
 
   async function runStream(stream: StreamInfo): Promise<StreamSummary> {
     const t0 = performance.now();
-    const key: CheckpointKey = { migration, stream: stream.name, shard: options.shard ?? 'all' };
+    const key: CheckpointKey = { migration, stream: stream.name, shard: options.shard ? `${options.shard.index}/${options.shard.count}` : 'all' };
     const checkpoint = await target.beginStream(key);
     const startedFrom: StreamSummary['startedFrom'] = checkpoint?.completed ? 'already complete' : checkpoint?.cursor ? 'resumed' : 'start';
     emit({ type: 'stream-start', stream: stream.name, startedFrom });
@@ -159,6 +160,8 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
         records++;
         cursor = item.cursor;
         if ('reject' in item) {
+          // A source reject has no owner to shard by: the first shard reports it, the others would repeat it.
+          if (options.shard && options.shard.index !== 1) continue;
           const kind = stream.kinds.length === 1 ? stream.kinds[0] : undefined;
           if (kind) statsOf(kind).read++;
           await reject(stream.name, kind, item.reject, undefined, item.excerpt);
@@ -182,6 +185,7 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
     return { stream: stream.name, startedFrom, records, batches, ms: performance.now() - t0 };
 
     async function accept(record: MigrationRecord, itemCursor: string): Promise<void> {
+      if (options.shard && shardOf(ownerKeyOf(record), options.shard.count) !== options.shard.index - 1) return;
       statsOf(record.kind).read++;
       if (options.kinds && !options.kinds.has(record.kind)) {
         statsOf(record.kind).skipped++;

@@ -23,6 +23,8 @@ export interface OpenTargetOptions {
   dryRun: boolean;
   /** Take the per-target run lock before anything else (runs write; plan, verify and status only read). */
   lock?: boolean;
+  /** Sharded runs (`--shard k/n`) each take their own lock, so the shards of one migration run side by side. */
+  lockSuffix?: string;
   /**
    * Write even though some MongooseIM text column (or the connection) cannot hold 4-byte UTF-8: records
    * with such characters are then refused by the database and land in the reject report. Default false:
@@ -85,7 +87,7 @@ export async function openTarget(url: string, options: OpenTargetOptions): Promi
   const dialect = await openDialect(url, { mysqlBulk: options.mysqlBulk });
   const { db } = dialect;
   try {
-    if (options.lock && !(await db.tryLock(RUN_LOCK))) {
+    if (options.lock && !(await db.tryLock(options.lockSuffix ? `${RUN_LOCK} ${options.lockSuffix}` : RUN_LOCK))) {
       throw new TargetError('run-locked', `another xmpp-migrate run holds the lock on ${db.displayName}; wait for it to finish (see \`xmpp-migrate status\`): two runs must not interleave`);
     }
     if (options.lock && !options.acceptNonUtf8mb4 && dialect.characterSetProblems) {

@@ -25,6 +25,7 @@ describe('command line', () => {
     { argv: ['run', '--source', 'xep0227:x.xml', '--mam-node', '300', '--dry-run'], exit: 2, stderr: /--mam-node must be a whole number from 0 to 255/ },
     { argv: ['run', '--source', 'xep0227:x.xml', '--rate', 'fast', '--dry-run'], exit: 2, stderr: /--rate takes a whole number/ },
     { argv: ['run', '--source', 'xep0227:x.xml', '--only', 'archives,nonsense', '--dry-run'], exit: 2, stderr: /--only "nonsense"/ },
+    { argv: ['run', '--source', 'xep0227:x.xml', '--shard', '0/2', '--dry-run'], exit: 2, stderr: /--shard "0\/2": expected k\/n with 1 ≤ k ≤ n/ },
     { argv: ['plan', '--source', 'xep0227:x.xml', '--target', 'mysql2://u:SECRETPW@h/db'], exit: 2, stderr: /unknown target "mysql2:\/\/u:\*\*\*@h\/db"/ },
   ];
   it.each(cases)('$argv → exit $exit', async ({ argv, exit, stderr, stdout }) => {

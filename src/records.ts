@@ -325,3 +325,11 @@ export function shardOf(ownerKey: string, count: number): number {
   }
   return hash % count;
 }
+
+/** A credential's shape for inventories: `plain`, `scram-sha1+sha256`, `plain+scram-sha1`, `none`. */
+export function credentialShape(credential: Credential): string {
+  if (credential.type === 'none') return 'none';
+  if (credential.type === 'plain') return 'plain';
+  const hashes = `scram-${credential.hashes.map((h) => h.algorithm).join('+')}`;
+  return credential.type === 'plain+scram' ? `plain+${hashes}` : hashes;
+}

@@ -27,7 +27,7 @@ import type {
   SourceLocation,
   Subscription,
 } from '../records.js';
-import { bareJidString } from '../records.js';
+import { bareJidString, credentialShape, ownerKeyOf } from '../records.js';
 import { Element, XmlParseError, parseXml, removeChildren } from '../xml/element.js';
 import { NS_CLIENT, NS_DELAY, NS_MAM_TMP, NS_MUC_USER, NS_SID } from '../xml/namespaces.js';
 import {
@@ -53,7 +53,7 @@ import type {
   SourceOptions,
   StreamInfo,
 } from './source-adapter.js';
-import { credentialShape, parseXmppTimestamp } from './xep0227.js';
+import { parseXmppTimestamp } from './xep0227.js';
 
 const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin';
 const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
@@ -1026,7 +1026,7 @@ class EjabberdSqlSource implements SourceAdapter {
         }
         const record = item.record;
         counts[record.kind] = (counts[record.kind] ?? 0) + 1;
-        const owner = ownerOf(record);
+        const owner = ownerKeyOf(record);
         if (owner !== undefined && owner !== lastOwner.get(record.kind)) owners[record.kind] = (owners[record.kind] ?? 0) + 1;
         if (owner !== undefined) lastOwner.set(record.kind, owner);
         if (record.kind === 'account') {
@@ -1251,22 +1251,6 @@ function revealsRealJid(child: Element): boolean {
   return false;
 }
 
-function ownerOf(record: MigrationRecord): string | undefined {
-  switch (record.kind) {
-    case 'account':
-      return bareJidString(record.jid);
-    case 'archived-message':
-      return bareJidString(record.archive.jid);
-    case 'muc-room':
-      return bareJidString(record.room);
-    case 'muc-registration':
-      return bareJidString(record.user);
-    case 'legacy-collection':
-      return bareJidString(record.owner);
-    default:
-      return bareJidString(record.owner);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Wiring: the drivers (pg, mysql2) are imported here and nowhere else in the adapter.

@@ -19,7 +19,7 @@ import type {
   ScramHash,
   SourceLocation,
 } from '../records.js';
-import { bareJidString } from '../records.js';
+import { bareJidString, ownerKeyOf } from '../records.js';
 import { Element } from '../xml/element.js';
 import {
   Blowfish,
@@ -1055,7 +1055,7 @@ class OpenfireSource implements SourceAdapter {
         }
         const record = item.record;
         bump(counts as Record<string, number>, record.kind);
-        const owner = ownerOf(record);
+        const owner = ownerKeyOf(record);
         if (owner !== undefined) {
           const set = ownerSets.get(record.kind) ?? new Set<string>();
           set.add(owner);
@@ -1177,28 +1177,6 @@ function emptyReader(): UnitReader<SqlRow> {
   };
 }
 
-function ownerOf(record: MigrationRecord): string | undefined {
-  switch (record.kind) {
-    case 'account':
-      return bareJidString(record.jid);
-    case 'archived-message':
-      return bareJidString(record.archive.jid);
-    case 'muc-room':
-      return bareJidString(record.room);
-    case 'muc-registration':
-      return bareJidString(record.user);
-    case 'legacy-collection':
-    case 'roster-item':
-    case 'vcard':
-    case 'private-xml':
-    case 'offline-message':
-    case 'last-activity':
-    case 'privacy-list':
-    case 'blocklist':
-    case 'pep-item':
-      return bareJidString(record.owner);
-  }
-}
 
 export const openfireSqlAdapter: SourceAdapterDefinition = {
   schemes: ['openfire+pg', 'openfire+mysql'],

@@ -1,7 +1,7 @@
 // `plan` for a Prosody source (files or SQL): counts per kind and owner, password kinds, rejects, archive span,
 // what Prosody never kept (last activity without a module, expired history) and what is not migrated.
 import type { MigrationRecord, RecordKind } from '../records.js';
-import { bareJidString } from '../records.js';
+import { credentialShape, ownerKeyOf } from '../records.js';
 import { serializeXml } from '../xml/element.js';
 import type { LuaValue } from './prosody-lua-literal.js';
 import { LuaTable } from './prosody-lua-literal.js';
@@ -61,29 +61,6 @@ export class ProsodySignals {
   }
 }
 
-function ownerOf(record: MigrationRecord): string | undefined {
-  switch (record.kind) {
-    case 'account':
-      return bareJidString(record.jid);
-    case 'archived-message':
-      return bareJidString(record.archive.jid);
-    case 'muc-room':
-      return bareJidString(record.room);
-    case 'muc-registration':
-      return `${bareJidString(record.user)} in ${record.mucHost}`;
-    default:
-      return bareJidString(record.owner);
-  }
-}
-
-export function credentialShape(record: MigrationRecord): string | undefined {
-  if (record.kind !== 'account') return undefined;
-  const c = record.credential;
-  if (c.type === 'none') return 'none';
-  if (c.type === 'plain') return 'plain';
-  const hashes = `scram-${c.hashes.map((h) => h.algorithm).join('+')}`;
-  return c.type === 'plain+scram' ? `plain+${hashes}` : hashes;
-}
 
 export async function inventoryFrom(description: string, streams: Array<{ name: string; items: AsyncIterable<SourceItem> }>, signals: ProsodySignals): Promise<SourceInventory> {
   const counts: SourceInventory['counts'] = {};
@@ -102,13 +79,13 @@ export async function inventoryFrom(description: string, streams: Array<{ name: 
       }
       const record = item.record;
       counts[record.kind] = (counts[record.kind] ?? 0) + 1;
-      const owner = ownerOf(record);
+      const owner = ownerKeyOf(record);
       if (owner !== undefined) {
         let set = ownerSets.get(record.kind);
         if (!set) ownerSets.set(record.kind, (set = new Set()));
         set.add(owner);
       }
-      const shape = credentialShape(record);
+      const shape = record.kind === 'account' ? credentialShape(record.credential) : undefined;
       if (shape !== undefined) credentials[shape] = (credentials[shape] ?? 0) + 1;
       if (record.kind === 'archived-message') {
         archiveBytes += Buffer.byteLength(serializeXml(record.stanza));

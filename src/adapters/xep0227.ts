@@ -32,7 +32,7 @@ import type {
   SourceLocation,
   Subscription,
 } from '../records.js';
-import { SCRAM_ALGORITHMS, bareJidString } from '../records.js';
+import { SCRAM_ALGORITHMS, bareJidString, credentialShape } from '../records.js';
 import { Element, childElements, serializeXml } from '../xml/element.js';
 import {
   NS_CLIENT,
@@ -1481,14 +1481,6 @@ function decodeScram(
     }
   }
   return { hash: { algorithm: spec.algorithm, iterations, salt, storedKey, serverKey }, double };
-}
-
-/** `mechanism` → `scram-sha1+sha256`, with `plain+` in front when a plaintext password is known too. */
-export function credentialShape(credential: Credential): string {
-  if (credential.type === 'none') return 'none';
-  if (credential.type === 'plain') return 'plain';
-  const hashes = `scram-${credential.hashes.map((h) => h.algorithm).join('+')}`;
-  return credential.type === 'plain+scram' ? `plain+${hashes}` : hashes;
 }
 
 /**

@@ -1,6 +1,6 @@
 // `plan` for a Prosody source (files or SQL): counts per kind and owner, password kinds, rejects, archive span,
 // what Prosody never kept (last activity without a module, expired history) and what is not migrated.
-import type { MigrationRecord, RecordKind } from '../records.js';
+import type { RecordKind } from '../records.js';
 import { credentialShape, ownerKeyOf } from '../records.js';
 import { serializeXml } from '../xml/element.js';
 import type { LuaValue } from './prosody-lua-literal.js';

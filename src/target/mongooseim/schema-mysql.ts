@@ -8,7 +8,7 @@
 // DDL is idempotent on MySQL 8 too (which has no CREATE INDEX IF NOT EXISTS).
 import type { SqlQueryable } from '../sql-queryable.js';
 import type { SchemaReport } from './mongooseim-dialect.js';
-import { REQUIRED_COLUMNS, VCARD_SEARCH_FIELDS, type MongooseImTable } from './schema-tables.js';
+import { REQUIRED_COLUMNS, VCARD_SEARCH_FIELDS, missingFromCatalogue, type MongooseImTable } from './schema-tables.js';
 
 /** Every table: utf8mb4 (4-byte UTF-8), dynamic rows (long index prefixes), InnoDB. */
 const TABLE_OPTIONS = 'ENGINE=InnoDB CHARACTER SET utf8mb4 ROW_FORMAT=DYNAMIC';
@@ -284,28 +284,12 @@ export async function checkMysqlSchema(
   db: SqlQueryable,
   tables: readonly MongooseImTable[] = Object.keys(REQUIRED_COLUMNS) as MongooseImTable[],
 ): Promise<SchemaReport> {
-  const names = [...tables];
-  const present = await db.query(
-    'SELECT table_name AS table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN (?)',
-    [names],
-  );
+  // A table information_schema lists no column of is missing (or invisible to this role: unwritable too).
   const columns = await db.query(
     'SELECT table_name AS table_name, column_name AS column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name IN (?)',
-    [names],
+    [[...tables]],
   );
-  const existing = new Set<string>(present.rows.map((r: { table_name: string }) => r.table_name));
-  const columnKeys = new Set<string>(columns.rows.map((r: { table_name: string; column_name: string }) => `${r.table_name}.${r.column_name}`));
-  const report: SchemaReport = { missingTables: [], missingColumns: [] };
-  for (const table of names) {
-    if (!existing.has(table)) {
-      report.missingTables.push(table);
-      continue;
-    }
-    for (const column of REQUIRED_COLUMNS[table]) {
-      if (!columnKeys.has(`${table}.${column}`)) report.missingColumns.push({ table, column });
-    }
-  }
-  return report;
+  return missingFromCatalogue(tables, columns.rows as Array<{ table_name: string; column_name: string }>);
 }
 
 /** Runs MONGOOSEIM_MYSQL_DDL statement by statement (MySQL commits each DDL statement on its own). */

@@ -4,7 +4,7 @@
 // upgrade scripts (priv/migrations/pgsql_*.sql, which refer to them) still apply to a schema created here.
 import type { SqlQueryable } from '../sql-queryable.js';
 import type { SchemaReport } from './mongooseim-dialect.js';
-import { REQUIRED_COLUMNS, VCARD_SEARCH_FIELDS, type MongooseImTable } from './schema-tables.js';
+import { REQUIRED_COLUMNS, VCARD_SEARCH_FIELDS, missingFromCatalogue, type MongooseImTable } from './schema-tables.js';
 
 // Tests and older callers import these from here.
 export { REQUIRED_COLUMNS, type MongooseImTable };
@@ -289,32 +289,13 @@ export async function checkPgSchema(
   db: SqlQueryable,
   tables: readonly MongooseImTable[] = Object.keys(REQUIRED_COLUMNS) as MongooseImTable[],
 ): Promise<PgSchemaReport> {
-  const names = [...tables];
-  const present = await db.query(
-    `SELECT table_name FROM information_schema.tables
-      WHERE table_schema = current_schema() AND table_name = ANY ($1::text[])`,
-    [names],
-  );
+  // A table information_schema lists no column of is missing (or invisible to this role: unwritable too).
   const columns = await db.query(
     `SELECT table_name, column_name FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = ANY ($1::text[])`,
-    [names],
+    [[...tables]],
   );
-  const existing = new Set<string>(present.rows.map((r: { table_name: string }) => r.table_name));
-  const columnKeys = new Set<string>(
-    columns.rows.map((r: { table_name: string; column_name: string }) => `${r.table_name}.${r.column_name}`),
-  );
-  const report: PgSchemaReport = { missingTables: [], missingColumns: [] };
-  for (const table of names) {
-    if (!existing.has(table)) {
-      report.missingTables.push(table);
-      continue;
-    }
-    for (const column of REQUIRED_COLUMNS[table]) {
-      if (!columnKeys.has(`${table}.${column}`)) report.missingColumns.push({ table, column });
-    }
-  }
-  return report;
+  return missingFromCatalogue(tables, columns.rows as Array<{ table_name: string; column_name: string }>);
 }
 
 /** Runs MONGOOSEIM_PG_DDL statement by statement. Wrap it in a transaction on a single connection if needed. */

@@ -79,3 +79,25 @@ export const REQUIRED_COLUMNS: Record<MongooseImTable, string[]> = {
   ],
 };
 
+/**
+ * What of `tables` is missing, given the (table, column) pairs information_schema lists: the comparison both
+ * dialects' schema checks share (only the catalogue query differs).
+ */
+export function missingFromCatalogue(
+  tables: readonly MongooseImTable[],
+  columns: ReadonlyArray<{ table_name: string; column_name: string }>,
+): { missingTables: string[]; missingColumns: Array<{ table: string; column: string }> } {
+  const present = new Set(columns.map((c) => `${c.table_name}.${c.column_name}`));
+  const presentTables = new Set(columns.map((c) => c.table_name));
+  const report: { missingTables: string[]; missingColumns: Array<{ table: string; column: string }> } = { missingTables: [], missingColumns: [] };
+  for (const table of tables) {
+    if (!presentTables.has(table)) {
+      report.missingTables.push(table);
+      continue;
+    }
+    for (const column of REQUIRED_COLUMNS[table]) {
+      if (!present.has(`${table}.${column}`)) report.missingColumns.push({ table, column });
+    }
+  }
+  return report;
+}

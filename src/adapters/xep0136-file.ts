@@ -17,7 +17,6 @@
 // start order holds only the collections that overlap in memory; a newest-first file holds one owner's archive.
 // When an owner's collections are not contiguous in the file, the second pass runs once per owner.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { RecordError, SourceError, UsageError } from '../errors.js';
 import { JidError, parseBareJid } from '../jid.js';
@@ -27,6 +26,7 @@ import { Element } from '../xml/element.js';
 import { NS_ARCHIVE } from '../xml/namespaces.js';
 import { TimeOrderedSlicer } from '../xep0136/time-order.js';
 import type { SourceAdapter, SourceAdapterDefinition, SourceInventory, SourceItem, SourceOptions, StreamInfo } from './source-adapter.js';
+import { assertSourceFile } from './source-file.js';
 import { collectionFromChat, parseNotePolicy, parseTiming, type ParsedChat } from './xep0136-chat.js';
 
 export const XEP0136_FILE_STREAM = 'xep0136-collections';
@@ -485,14 +485,7 @@ export const xep0136FileAdapter: SourceAdapterDefinition = {
   example: 'xep0136:./alice-collections.xml',
   async open(location: string, options: SourceOptions): Promise<SourceAdapter> {
     const settings = parseXep0136FileSettings(options.settings);
-    if (location === '') throw new UsageError('xep0136 needs a file: xep0136:./collections.xml');
-    try {
-      const info = await stat(location);
-      if (!info.isFile()) throw new UsageError(`xep0136:${location} is not a file`);
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new SourceError('not-found', `cannot open xep0136:${location}: ${(err as Error).message}`, { cause: err });
-    }
+    await assertSourceFile('xep0136', location, './collections.xml');
     return new Xep0136FileSource(location, settings);
   },
 };

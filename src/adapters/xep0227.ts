@@ -11,7 +11,7 @@
 // the next <user>, <host>, </host>, </server-data> or <xi:include> (see PieFileParser). Only a file that
 // does not start as XML, is not UTF-8 or is not XEP-0227 ends the read with a SourceError.
 import { createReadStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SaxesAttributeNS, SaxesParser, type SaxesTagNS } from 'saxes';
@@ -62,6 +62,7 @@ import type {
   SourceOptions,
   StreamInfo,
 } from './source-adapter.js';
+import { assertSourceFile } from './source-file.js';
 
 /** Prosody's mod_storage_xep0227 writes extra account fields as attributes in this namespace. */
 const NS_PROSODY_EXTENDED = 'http://prosody.im/protocol/extended-xep0227';
@@ -2250,14 +2251,7 @@ export const xep0227Adapter: SourceAdapterDefinition = {
   example: 'xep0227:./export.xml',
   async open(location: string, options: SourceOptions): Promise<SourceAdapter> {
     const settings = parseXep0227Settings(options.settings);
-    if (location === '') throw new UsageError('xep0227 needs a file: xep0227:./export.xml');
-    try {
-      const info = await stat(location);
-      if (!info.isFile()) throw new UsageError(`xep0227:${location} is not a file`);
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new SourceError('not-found', `cannot open xep0227:${location}: ${(err as Error).message}`, { cause: err });
-    }
+    await assertSourceFile('xep0227', location, './export.xml');
     return new Xep0227Source(location, settings);
   },
 };

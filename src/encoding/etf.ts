@@ -132,10 +132,11 @@ function writeAttrMap(attrs: Record<string, string | null | undefined>): void {
 }
 
 /** Byte-wise order of the UTF-8 encodings (UTF-16 code unit order differs only above U+FFFF). */
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
 function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
-  const ascii = /^[\x00-\x7f]*$/;
-  if (ascii.test(a) && ascii.test(b)) return a < b ? -1 : 1;
+  if (ASCII_ONLY.test(a) && ASCII_ONLY.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 

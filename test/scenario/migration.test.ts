@@ -160,8 +160,10 @@ describe('a full migration', () => {
 
     const killed = await freshDb('killed');
     await seedPg(killed.url, SAME_SALT_SEED);
-    // After the first batch; 30 ms into the 13th; late in the run (each run resumes where the last stopped).
-    for (const [batches, delay] of [[1, 0], [12, 30], [40, 5]] as const) {
+    // About 56 batches in all. Each run resumes where the last stopped, so the kill points add up: after the
+    // first batch; 30 ms into the 13th more; 5 ms after 20 more, which still leaves a third of the run undone
+    // even on a machine fast enough to write several batches within the delays.
+    for (const [batches, delay] of [[1, 0], [12, 30], [20, 5]] as const) {
       const result = await cli(args(killed.url), { cwd: work, killAfterBatches: batches, killDelayMs: delay });
       expect(result.signal).toBe('SIGKILL');
     }

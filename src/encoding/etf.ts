@@ -1,8 +1,8 @@
 // exml records in the Erlang external term format: MongooseIM's mam_message_(compressed_)eterm message column.
 // https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
-import { deflateSync } from 'node:zlib';
 import { RecordError } from '../errors.js';
 import type { Element, XmlNode } from '../xml/element.js';
+import { deflate } from './reusable-deflate.js';
 
 /**
  * exml4: `{xmlel, Name, #{K => V}, Children}` and `{xmlcdata, Text, escaped}` (esl/exml include/exml.hrl),
@@ -87,8 +87,8 @@ export function encodeExml(el: Element, options: ExmlEncodeOptions): Buffer {
 
 function compressedOrPlain(end: number): Buffer {
   const termSize = end - 1;
-  // zlib level 6, Erlang's `compressed` default. deflateSync reads the scratch buffer in place.
-  const z = deflateSync(buf.subarray(1, end));
+  // zlib level 6, Erlang's `compressed` default, read from the scratch buffer in place.
+  const z = deflate(buf.subarray(1, end));
   // Erlang gives zlib an output buffer of the term size minus 5 and keeps the plain term when it does not fit.
   if (z.length > termSize - 5) return copyOut(0, end);
   const out = Buffer.allocUnsafe(6 + z.length);

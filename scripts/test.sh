@@ -14,6 +14,7 @@ PACKAGES=(
   prosody
   ejabberd erlang-p1-pgsql erlang-p1-mysql
   lua-dbi-postgresql lua-dbi-mysql lua-dbi-sqlite3
+  chromium
 )
 
 installed() {

@@ -12,8 +12,10 @@ export const EXIT = {
   finishedWithRejects: 3,
   /** `plan` (or `run --plan`) refused: see its reasons. */
   planRefused: 4,
-  /** `verify` found source and target differ. */
+  /** `verify` found source and target differ (and `smoke`: a login, roster or archive differs). */
   parityFailed: 5,
+  /** `audit` found error-level findings, or `loadtest` went past its error budget. */
+  checksFailed: 6,
 } as const;
 
 export const EXIT_CODES_HELP = `Exit codes:
@@ -22,7 +24,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage error: nothing was done
   3  finished with rejects: see the reject report (NDJSON)
   4  plan refused: see the reasons printed
-  5  verify: source and target differ`;
+  5  verify: source and target differ (smoke: a login, roster or archive differs)
+  6  audit: error-level findings (loadtest: errors past --max-error-rate)`;
 
 export function exitCodeForError(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;

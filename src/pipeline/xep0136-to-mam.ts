@@ -147,16 +147,19 @@ function message(entry: LegacyCollectionEntry, collection: LegacyCollectionRecor
   }
   if (entry.stanza !== undefined) return { direction: outgoing ? 'out' : 'in', remote, stanza: cloneElement(entry.stanza) };
 
+  const content = entry.children !== undefined ? { children: entry.children } : entry.body !== undefined ? { body: entry.body } : {};
+  // Judged on the entry's own content: the collection's thread alone is no message (it would archive a
+  // thread-only <message> for an empty entry of a threaded collection, and reject the same entry elsewhere).
+  if (isEmptyMessage(legacyMessage({ type: 'chat', ...content }))) {
+    return { code: 'empty-entry', problem: 'it has no body and nothing else (XEP-0136 forbids empty <from>/<to>); nothing to archive' };
+  }
   const stanza = legacyMessage({
     type: groupchat ? 'groupchat' : 'chat',
     from: outgoing ? owner : remote,
     to: outgoing ? remote : owner,
-    ...(entry.children !== undefined ? { children: entry.children } : entry.body !== undefined ? { body: entry.body } : {}),
+    ...content,
     ...(collection.thread !== undefined && collection.thread !== '' ? { thread: collection.thread } : {}),
   });
-  if (isEmptyMessage(stanza)) {
-    return { code: 'empty-entry', problem: 'it has no body and nothing else (XEP-0136 forbids empty <from>/<to>); nothing to archive' };
-  }
   // XEP-0136 §6.3: `jid` is the groupchat sender's real JID; MAM readers find it in a muc#user item.
   if (groupchat && !outgoing && entry.jid !== undefined && entry.jid !== '') {
     try {

@@ -35,9 +35,15 @@ export class SourceError extends MigrateError {
 /** The target refused something that is not a per-record data problem. */
 export class TargetError extends MigrateError {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /**
+   * Whether trying again can help (default true): a lost connection, a deadlock or a lock timeout can; a run
+   * lock held by another run cannot, and is never retried.
+   */
+  readonly retryable: boolean;
+  constructor(code: string, message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super(message, options);
     this.code = code;
+    this.retryable = options?.retryable ?? true;
   }
 }
 

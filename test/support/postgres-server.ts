@@ -127,7 +127,7 @@ export async function startThrowawayPostgres(signals: readonly NodeJS.Signals[] 
 
 // ---------------------------------------------------------------------------------------------- PostgreSQL
 
-function postgresBinDir(): string {
+export function postgresBinDir(): string {
   const base = '/usr/lib/postgresql';
   if (existsSync(join(base, '15', 'bin'))) return join(base, '15', 'bin');
   const versions = existsSync(base) ? readdirSync(base).filter((v) => /^\d+$/.test(v)) : [];

@@ -13,7 +13,8 @@ export type DumpFlavour = 'postgres' | 'mysql';
 const VCARD_SEARCH = `SELECT username, lusername, server, fn, lfn, family, lfamily, given, lgiven, middle, lmiddle, nickname, lnickname,
                              bday, lbday, ctry, lctry, locality, llocality, email, lemail, orgname, lorgname, orgunit, lorgunit FROM vcard_search`;
 
-const QUERIES: Record<DumpFlavour, Record<string, string>> = {
+/** The query of each MongooseIM table the writer fills (see the header for the row form). */
+export const QUERIES: Record<DumpFlavour, Record<string, string>> = {
   postgres: {
     users: `SELECT username, server, password, pass_details FROM users`,
     rosterusers: `SELECT server, username, jid, nick, subscription, ask, askmessage FROM rosterusers`,

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { TargetError, errorMessage, redactSecrets } from '../../errors.js';
-import type { SqlDatabase, SqlSession } from '../sql-database.js';
+import { runLockLost, type SqlDatabase, type SqlSession } from '../sql-database.js';
 import { TargetDataError } from '../target.js';
 
 export interface MysqlSession extends SqlSession {
@@ -61,6 +61,24 @@ interface MysqlDriverError {
   code?: string;
 }
 
+/**
+ * Errors that mean the connection is gone: mysql2 marks them `fatal` (socket errors, PROTOCOL_CONNECTION_LOST);
+ * the server's shutdown in progress (1053), connection killed (1927), gone away / lost (2006, 2013).
+ */
+const CONNECTION_LOST_ERRNOS = new Set([1053, 1927, 2006, 2013]);
+/** After these the same transaction can succeed when run again: lock wait timeout, deadlock. */
+const TRANSIENT_ERRNOS = new Set([1205, 1213]);
+
+/** The connection is gone (the server restarted, the network cut it): a new one is needed. */
+export function isMysqlConnectionLoss(err: unknown): boolean {
+  const { errno, code, fatal } = err as MysqlDriverError & { fatal?: boolean };
+  if (fatal === true) return true;
+  if (errno !== undefined && CONNECTION_LOST_ERRNOS.has(errno)) return true;
+  if (typeof code === 'string' && /^(PROTOCOL_CONNECTION_LOST|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return true;
+  // mysql2 refuses a statement on a connection it already closed without a code.
+  return /connection is in closed state|Connection lost/i.test(err instanceof Error ? err.message : String(err));
+}
+
 /** Wraps a driver error: data problems become TargetDataError (bisect and reject), the rest TargetError. */
 export function classifyMysqlError(err: unknown, context: string): Error {
   const { errno, sqlState } = err as MysqlDriverError;
@@ -69,8 +87,13 @@ export function classifyMysqlError(err: unknown, context: string): Error {
   if (dataClass || (errno !== undefined && DATA_ERRNOS.has(errno))) {
     return new TargetDataError(message, sqlState && sqlState !== 'HY000' ? sqlState : String(errno), { cause: err });
   }
+  if (isMysqlConnectionLoss(err)) return new TargetError('target-connection-lost', message, { cause: err });
+  if (errno !== undefined && TRANSIENT_ERRNOS.has(errno)) return new TargetError('target-busy', message, { cause: err });
   return new TargetError('target-unavailable', message, { cause: err });
 }
+
+/** How long a replaced connection waits for the run lock its lost session may still hold on the server. */
+const LOCK_RETAKE_MS = 5_000;
 
 /** `mysql://user:pass@host:port/db` (or `mariadb://`) with the password hidden. */
 export function displayMysqlUrl(url: string): string {
@@ -136,9 +159,20 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database) throw new TargetError('target-unavailable', `${displayMysqlUrl(url)} names no database: use mysql://user:password@host:port/database`);
   const ssl = parsed.searchParams.get('ssl');
-  let connection: Awaited<ReturnType<typeof mysql.createConnection>>;
-  try {
-    connection = await mysql.createConnection({
+  const displayName = displayMysqlUrl(url);
+  type Connection = Awaited<ReturnType<typeof mysql.createConnection>>;
+  // One connection at a time. When it is lost (a restarted server, a cut network), the next statement outside a
+  // transaction opens a new one, takes GET_LOCK again and rebuilds the session state (onReconnect).
+  let connection: Connection;
+  let broken = false;
+  let inTransaction = false;
+  let lockName: string | undefined;
+  let lockLost = false;
+  let reconnecting: Promise<void> | undefined;
+  const restores: Array<() => Promise<void>> = [];
+
+  const connect = async (): Promise<Connection> => {
+    const fresh = await mysql.createConnection({
       host: parsed.hostname,
       port: parsed.port ? Number(parsed.port) : 3306,
       user: decodeURIComponent(parsed.username),
@@ -153,40 +187,116 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
       dateStrings: true,
       typeCast: typeCast as never,
       connectTimeout: 10_000,
+      enableKeepAlive: true,
       ...(ssl === 'true' || ssl === 'required' ? { ssl: {} } : {}),
     });
+    // A dropped connection surfaces here (and on the statement in flight, if any): the next statement replaces it.
+    const lost = (): void => {
+      if (connection === fresh) broken = true;
+    };
+    fresh.on('error', lost);
+    fresh.on('end', lost);
+    try {
+      for (const statement of SESSION_SETUP) await fresh.query(statement);
+    } catch (err) {
+      await fresh.end().catch(() => undefined);
+      throw err;
+    }
+    return fresh;
+  };
+
+  /** Takes GET_LOCK on a new connection; the lost session may still hold it until the server notices. */
+  const retakeLock = async (fresh: Connection, name: string, lostThread: number | undefined): Promise<boolean> => {
+    const deadline = Date.now() + LOCK_RETAKE_MS;
+    for (;;) {
+      const [got] = await fresh.query('SELECT GET_LOCK(?, 0) AS locked', [name]);
+      if (Number((got as Array<{ locked: unknown }>)[0]?.locked) === 1) return true;
+      const [holder] = await fresh.query('SELECT IS_USED_LOCK(?) AS holder', [name]);
+      // Our own lost session, alive on the server only because it has not noticed its client is gone (a network
+      // that fails silently): end it. Its transaction, if any, commits or rolls back whole.
+      if (lostThread !== undefined && Number((holder as Array<{ holder: unknown }>)[0]?.holder) === lostThread) {
+        await fresh.query(`KILL CONNECTION ${Number(lostThread)}`).catch(() => undefined);
+      }
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const reconnect = async (): Promise<void> => {
+    const lost = connection;
+    const lostThread = lost.threadId ?? undefined;
+    lost.destroy();
+    let fresh: Connection;
+    try {
+      fresh = await connect();
+    } catch (err) {
+      throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost and a new one failed: ${errorMessage(err)}`, { cause: err });
+    }
+    try {
+      if (lockName !== undefined && !(await retakeLock(fresh, mysqlLockName(lockName, database), lostThread))) {
+        lockLost = true;
+        throw runLockLost(displayName);
+      }
+    } catch (err) {
+      await fresh.end().catch(() => undefined);
+      if (err instanceof TargetError) throw err;
+      throw classifyMysqlError(err, `reconnecting to ${displayName}`);
+    }
+    connection = fresh;
+    broken = false;
+    try {
+      for (const restore of restores) await restore();
+    } catch (err) {
+      broken = true;
+      throw err;
+    }
+  };
+
+  /** Before each statement: a lost connection is replaced, except inside a transaction (which then fails whole). */
+  const ready = async (): Promise<Connection> => {
+    if (lockLost) throw runLockLost(displayName);
+    if (broken) {
+      if (inTransaction) throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost inside a transaction; it was rolled back and is run again`);
+      reconnecting ??= reconnect().finally(() => {
+        reconnecting = undefined;
+      });
+      await reconnecting;
+    }
+    return connection;
+  };
+
+  const failed = (used: Connection, err: unknown, context: string): Error => {
+    if (used === connection && isMysqlConnectionLoss(err)) broken = true;
+    return classifyMysqlError(err, context);
+  };
+
+  try {
+    connection = await connect();
   } catch (err) {
-    throw new TargetError('target-unavailable', `cannot connect to ${displayMysqlUrl(url)}: ${errorMessage(err)}. Check the host, port, user and that the database exists.`, { cause: err });
+    throw new TargetError('target-unavailable', `cannot connect to ${displayName}: ${errorMessage(err)}. Check the host, port, user and that the database exists.`, { cause: err });
   }
-  connection.on('error', () => {
-    // A dropped connection surfaces on the next query as an error; nothing to do here.
-  });
   const session: MysqlSession = {
     async query<R>(sql: string, params?: unknown[]) {
+      const used = await ready();
       try {
-        const [result] = await connection.query(sql, params);
+        const [result] = await used.query(sql, params);
         if (Array.isArray(result)) return { rows: result as R[], rowCount: result.length };
         return { rows: [], rowCount: (result as { affectedRows?: number }).affectedRows ?? 0 };
       } catch (err) {
-        throw classifyMysqlError(err, 'query failed');
+        throw failed(used, err, 'query failed');
       }
     },
     async loadLocal(sql, lines) {
+      const used = await ready();
       try {
-        const [result] = await connection.query({ sql, infileStreamFactory: () => Readable.from(chunked(lines)) });
+        const [result] = await used.query({ sql, infileStreamFactory: () => Readable.from(chunked(lines)) });
         const header = result as { affectedRows?: number; warningStatus?: number };
         return { rowCount: header.affectedRows ?? 0, warnings: header.warningStatus ?? 0 };
       } catch (err) {
-        throw classifyMysqlError(err, 'LOAD DATA failed');
+        throw failed(used, err, 'LOAD DATA failed');
       }
     },
   };
-  try {
-    for (const statement of SESSION_SETUP) await session.query(statement);
-  } catch (err) {
-    await connection.end().catch(() => undefined);
-    throw err;
-  }
   const { rows } = await session.query<{ version: string; packet: string }>('SELECT VERSION() AS version, @@max_allowed_packet AS packet');
   return {
     displayName: displayMysqlUrl(url),
@@ -197,6 +307,7 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
     ...session,
     async transaction(fn) {
       await session.query('START TRANSACTION');
+      inTransaction = true;
       try {
         const result = await fn(session);
         await session.query('COMMIT');
@@ -204,12 +315,30 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
       } catch (err) {
         await connection.query('ROLLBACK').catch(() => undefined);
         throw err;
+      } finally {
+        inTransaction = false;
       }
     },
+    async lockHolder(name) {
+      const { rows: used } = await session.query<{ holder: unknown }>('SELECT IS_USED_LOCK(?) AS holder', [mysqlLockName(name, database)]);
+      const id = used[0]?.holder;
+      if (id === null || id === undefined) return undefined;
+      const { rows } = await session.query<{ user: string; host: string; time: unknown }>(
+        'SELECT USER AS user, HOST AS host, TIME AS time FROM information_schema.PROCESSLIST WHERE ID = ?',
+        [String(id)],
+      );
+      const p = rows[0];
+      return p ? `MySQL connection ${String(id)} (user ${p.user}, from ${p.host}, connected ${String(p.time)} s ago)` : `MySQL connection ${String(id)}`;
+    },
     async tryLock(name) {
-      // Held by this connection until it closes, also when the process is killed.
+      // Held by this connection until it closes, also when the process is killed; taken again after a reconnect.
       const { rows: got } = await session.query<{ locked: unknown }>('SELECT GET_LOCK(?, 0) AS locked', [mysqlLockName(name, database)]);
-      return Number(got[0]?.locked) === 1;
+      const locked = Number(got[0]?.locked) === 1;
+      if (locked) lockName = name;
+      return locked;
+    },
+    onReconnect(restore) {
+      restores.push(restore);
     },
     async close() {
       await connection.end().catch(() => undefined);

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TargetError, errorMessage, redactSecrets } from '../../errors.js';
-import type { SqlDatabase, SqlSession } from '../sql-database.js';
+import { runLockLost, type SqlDatabase, type SqlSession } from '../sql-database.js';
 import { TargetDataError } from '../target.js';
 
 export interface PgSession extends SqlSession {
@@ -21,6 +21,23 @@ export interface PostgresDatabase extends SqlDatabase<PgSession>, PgSession {
 // to "the database is unreachable" or "the schema is not what we expect" (42), which no bisection can fix.
 const DATA_ERROR_CLASSES = new Set(['22', '23']);
 
+/**
+ * Node's socket errors, and SQLSTATEs besides class 08 (connection exception), that mean the connection is gone
+ * or the server is not taking connections yet: admin shutdown (a fast or immediate stop), crash shutdown, cannot
+ * connect now (starting up or shutting down).
+ */
+const CONNECTION_LOST_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', '57P01', '57P02', '57P03']);
+/** SQLSTATEs after which the same transaction can succeed when run again: serialization failure, deadlock, lock timeout. */
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03']);
+
+/** The connection is gone (the server restarted, the network cut it): a new one is needed. */
+export function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_LOST_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  // pg reports a connection that ended under a query, or a client whose connection failed, without a code.
+  return /Connection terminated|not queryable|Connection ended|connection timeout/i.test(err instanceof Error ? err.message : String(err));
+}
+
 /** Wraps a driver error: data problems become TargetDataError (bisect and reject), the rest TargetError. */
 export function classifyError(err: unknown, context: string): Error {
   const code = (err as { code?: unknown }).code;
@@ -28,8 +45,15 @@ export function classifyError(err: unknown, context: string): Error {
   if (typeof code === 'string' && code.length === 5 && DATA_ERROR_CLASSES.has(code.slice(0, 2))) {
     return new TargetDataError(message, code, { cause: err });
   }
+  if (isConnectionLoss(err)) return new TargetError('target-connection-lost', message, { cause: err });
+  if (typeof code === 'string' && TRANSIENT_SQLSTATES.has(code)) return new TargetError('target-busy', message, { cause: err });
   return new TargetError('target-unavailable', message, { cause: err });
 }
+
+/** A new connection gives up after this long (pg's default is to wait forever). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a replaced connection waits for the run lock its lost session still holds on the server. */
+const LOCK_RETAKE_MS = 5_000;
 
 /** `postgres://user:pass@host:port/db` with the password hidden. */
 export function displayUrl(url: string): string {
@@ -39,39 +63,133 @@ export function displayUrl(url: string): string {
 export async function openPostgres(url: string): Promise<PostgresDatabase> {
   const pg = (await import('pg')).default;
   const { from: copyFromStdin } = await import('pg-copy-streams');
-  const client = new pg.Client({ connectionString: url, application_name: 'xmpp-migrate' });
-  client.on('error', () => {
-    // A dropped connection surfaces on the next query as an error; nothing to do here.
-  });
+  type Client = InstanceType<typeof pg.Client>;
+  const displayName = displayUrl(url);
+  // One connection at a time. When it is lost (a restarted server, a cut network), the next statement outside a
+  // transaction opens a new one, takes the run lock again and rebuilds the session state (onReconnect).
+  let client: Client;
+  let broken = false;
+  let inTransaction = false;
+  let lockName: string | undefined;
+  let lockLost = false;
+  let reconnecting: Promise<void> | undefined;
+  const restores: Array<() => Promise<void>> = [];
+
+  const connect = async (): Promise<Client> => {
+    const fresh = new pg.Client({ connectionString: url, application_name: 'xmpp-migrate', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+    // A dropped connection surfaces here (and on the statement in flight, if any): the next statement replaces it.
+    const lost = (): void => {
+      if (client === fresh) broken = true;
+    };
+    fresh.on('error', lost);
+    fresh.on('end', lost);
+    try {
+      await fresh.connect();
+    } catch (err) {
+      await fresh.end().catch(() => undefined);
+      throw err;
+    }
+    return fresh;
+  };
+
+  /** Takes the run lock on a new connection; the lost session may still hold it until the server notices. */
+  const retakeLock = async (fresh: Client, name: string, lostPid: number | undefined): Promise<boolean> => {
+    const deadline = Date.now() + LOCK_RETAKE_MS;
+    for (;;) {
+      const { rows } = await fresh.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
+      if (rows[0]?.locked === true) return true;
+      if (lostPid !== undefined) {
+        // Our own lost session, alive on the server only because it has not noticed its client is gone (a network
+        // that fails silently): end it. Its transaction, if any, commits or rolls back whole.
+        await fresh.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`, [lostPid]);
+      }
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const reconnect = async (): Promise<void> => {
+    const lost = client;
+    const lostPid = (lost as unknown as { processID?: number }).processID ?? undefined;
+    // Not awaited: ending a connection the network dropped silently could wait forever.
+    void lost.end().catch(() => undefined);
+    let fresh: Client;
+    try {
+      fresh = await connect();
+    } catch (err) {
+      throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost and a new one failed: ${errorMessage(err)}`, { cause: err });
+    }
+    try {
+      if (lockName !== undefined && !(await retakeLock(fresh, lockName, lostPid))) {
+        lockLost = true;
+        await fresh.end().catch(() => undefined);
+        throw runLockLost(displayName);
+      }
+    } catch (err) {
+      await fresh.end().catch(() => undefined);
+      if (err instanceof TargetError) throw err;
+      throw classifyError(err, `reconnecting to ${displayName}`);
+    }
+    client = fresh;
+    broken = false;
+    try {
+      for (const restore of restores) await restore();
+    } catch (err) {
+      broken = true;
+      throw err;
+    }
+  };
+
+  /** Before each statement: a lost connection is replaced, except inside a transaction (which then fails whole). */
+  const ready = async (): Promise<Client> => {
+    if (lockLost) throw runLockLost(displayName);
+    if (broken) {
+      if (inTransaction) throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost inside a transaction; it was rolled back and is run again`);
+      reconnecting ??= reconnect().finally(() => {
+        reconnecting = undefined;
+      });
+      await reconnecting;
+    }
+    return client;
+  };
+
+  const failed = (used: Client, err: unknown, context: string): Error => {
+    if (used === client && isConnectionLoss(err)) broken = true;
+    return classifyError(err, context);
+  };
+
   try {
-    await client.connect();
+    client = await connect();
   } catch (err) {
-    throw new TargetError('target-unavailable', `cannot connect to ${displayUrl(url)}: ${errorMessage(err)}. Check the host, port, user and that the database exists.`, { cause: err });
+    throw new TargetError('target-unavailable', `cannot connect to ${displayName}: ${errorMessage(err)}. Check the host, port, user and that the database exists.`, { cause: err });
   }
   const session: PgSession = {
     async query(sql, params) {
+      const used = await ready();
       try {
-        const result = await client.query(sql, params as unknown[]);
+        const result = await used.query(sql, params as unknown[]);
         return { rows: result.rows, rowCount: result.rowCount ?? 0 };
       } catch (err) {
-        throw classifyError(err, 'query failed');
+        throw failed(used, err, 'query failed');
       }
     },
     async copyFrom(table, columns, data) {
+      const used = await ready();
       try {
-        const stream = client.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+        const stream = used.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
         await pipeline(Readable.from([data]), stream);
       } catch (err) {
-        throw classifyError(err, `COPY into ${table} failed`);
+        throw failed(used, err, `COPY into ${table} failed`);
       }
     },
   };
   return {
-    displayName: displayUrl(url),
+    displayName,
     kind: 'postgres',
     ...session,
     async transaction(fn) {
       await session.query('BEGIN');
+      inTransaction = true;
       try {
         const result = await fn(session);
         await session.query('COMMIT');
@@ -79,11 +197,31 @@ export async function openPostgres(url: string): Promise<PostgresDatabase> {
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
+      } finally {
+        inTransaction = false;
       }
+    },
+    async lockHolder(name) {
+      // pg_advisory_lock(bigint) shows its key as classid (high 32 bits) and objid (low 32 bits).
+      const { rows } = await session.query<{ pid: number; application_name: string; client_addr: string | null; usename: string; backend_start: string }>(
+        `SELECT a.pid, a.application_name, host(a.client_addr) AS client_addr, a.usename, date_trunc('second', a.backend_start)::text AS backend_start
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.objid::bigint = (hashtext($1)::bigint & 4294967295) AND l.classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)`,
+        [name],
+      );
+      const h = rows[0];
+      if (!h) return undefined;
+      return `PostgreSQL backend pid ${h.pid} (${h.application_name || 'no application name'}, user ${h.usename}, from ${h.client_addr ?? 'a local socket'}, connected since ${h.backend_start})`;
     },
     async tryLock(name) {
       const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
-      return rows[0]?.locked === true;
+      const locked = rows[0]?.locked === true;
+      if (locked) lockName = name;
+      return locked;
+    },
+    onReconnect(restore) {
+      restores.push(restore);
     },
     async close() {
       await client.end().catch(() => undefined);
@@ -129,6 +267,11 @@ export async function openPglite(location: string): Promise<PostgresDatabase> {
     transaction(fn) {
       return db.transaction((tx) => fn(wrap(tx)));
     },
+    async lockHolder() {
+      if (!lockFile) return undefined;
+      const pid = (await readFile(lockFile, 'utf8').catch(() => '')).trim();
+      return pid ? `process ${pid} on this machine (lock file ${lockFile})` : undefined;
+    },
     async tryLock(name) {
       if (!dataDir) return true;
       // PGlite has no server to hold an advisory lock: a lock file with our pid stands in.
@@ -146,6 +289,9 @@ export async function openPglite(location: string): Promise<PostgresDatabase> {
         }
       }
       return false;
+    },
+    onReconnect() {
+      // One process, no connection to lose.
     },
     async close() {
       if (lockFile) await rm(lockFile, { force: true });

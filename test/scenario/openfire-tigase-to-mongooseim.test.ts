@@ -25,7 +25,7 @@ import type { ScramAlgorithm } from '../../src/records.js';
 import { DEFAULT_TARGET_SETTINGS } from '../../src/target/mongooseim/target-settings.js';
 import { freshMysqlDatabase, freshPostgresDatabase, type FreshDatabase } from '../support/databases.js';
 import { decodeEtf } from '../fixtures/ejabberd/etf-decode.js';
-import { BLOWFISH_SALT, OTHER_PASSWORDS, PASSWORD_KEY, PASSWORDS as OPENFIRE_PASSWORDS, cipherFor, loadOpenfire } from '../fixtures/openfire/data.js';
+import { BLOWFISH_SALT, OTHER_PASSWORDS, PASSWORD_KEY, PASSWORDS as OPENFIRE_PASSWORDS, STAFF_GROUP_JID, cipherFor, loadOpenfire } from '../fixtures/openfire/data.js';
 import { openfireHasTable } from '../fixtures/openfire/schema.js';
 import { type Dialect, type FixtureDb, fixtureDb } from '../fixtures/openfire/sql-fixture.js';
 import { scramAccepts } from '../fixtures/openfire/source-views.js';
@@ -250,10 +250,46 @@ interface Expected {
   offline_message: Row[];
   mam_message: ExpectedArchived[];
   mam_muc_message: ExpectedArchived[];
+  /** MongooseIM rows of last activity, privacy lists (with their items), persistent rooms, affiliations, nicks. */
+  last: Row[];
+  privacy: ExpectedPrivacyList[];
+  muc_rooms: Row[];
+  muc_room_aff: Row[];
+  muc_registered: Row[];
   rejects: ExpectedReject[];
-  /** Streams whose records MongooseIM's writer does not take yet: their rejects are checked for shape only. */
+  /** Streams whose rejects this test does not enumerate one by one (their rows are still asserted): shape only. */
   unwrittenStreams: string[];
 }
+
+interface ExpectedPrivacyList {
+  server: string;
+  username: string;
+  name: string;
+  isDefault: boolean;
+  /** privacy_list_data in ord order: t, value, action, ord, the match_* columns that are true. */
+  items: Row[];
+}
+
+// XEP-0016 <list> → MongooseIM's privacy_list_data (mod_privacy_rdbms: t n/j/g/s, action a/d, match_all when the
+// item names no stanza kind), or undefined when an item is not valid XEP-0016 (the list is rejected).
+const PRIVACY_T: Record<string, string> = { jid: 'j', group: 'g', subscription: 's' };
+const MATCH_COLUMNS: Record<string, string> = { iq: 'match_iq', message: 'match_message', 'presence-in': 'match_presence_in', 'presence-out': 'match_presence_out' };
+function privacyItems(list: XNode): Row[] | undefined {
+  const items: Row[] = [];
+  for (const c of list.children) {
+    if (typeof c === 'string' || c.name !== 'item') continue;
+    const { type, value, action, order } = c.attrs;
+    if ((action !== 'allow' && action !== 'deny') || !/^\d+$/.test(order ?? '')) return undefined;
+    const t = type === undefined ? 'n' : PRIVACY_T[type];
+    if (!t) return undefined;
+    const kinds = c.children.filter((k): k is XNode => typeof k !== 'string').map((k) => MATCH_COLUMNS[k.name]!);
+    items.push({ t, value: t === 'n' ? '' : t === 'j' ? value!.toLowerCase() : value, action: action[0], ord: Number(order), match: kinds.length === 0 ? ['match_all'] : kinds.sort() });
+  }
+  return items.sort((a, b) => Number(a.ord) - Number(b.ord));
+}
+
+/** MongooseIM's muc_room_aff.aff (mod_muc_rdbms aff_atom2db). */
+const MIM_AFF: Record<string, number> = { owner: 1, member: 2, admin: 3, outcast: 4 };
 
 // MongooseIM rosterusers codes (mod_roster_rdbms): subscription B/T/F/N, ask O (owner asked), I (contact asked), B, N.
 const SUB_LETTER = { none: 'N', to: 'T', from: 'F', both: 'B' } as const;
@@ -298,6 +334,10 @@ interface OpenfireSource {
   rooms: Row[];
   services: Row[];
   log: Row[];
+  privacy: Row[];
+  presence: Row[];
+  affiliations: Row[];
+  members: Row[];
 }
 
 async function rowsOf(db: FixtureDb, sql: string): Promise<Row[]> {
@@ -324,6 +364,10 @@ async function readOpenfire(db: FixtureDb, version: number, kdf: OpenfireKdf): P
     rooms: await q('SELECT * FROM ofMucRoom'),
     services: await q('SELECT * FROM ofMucService'),
     log: await q('SELECT * FROM ofMucConversationLog'),
+    privacy: await q('SELECT * FROM ofPrivacyList'),
+    presence: await q('SELECT * FROM ofPresence'),
+    affiliations: await q('SELECT * FROM ofMucAffiliation'),
+    members: await q('SELECT * FROM ofMucMember'),
   };
 }
 
@@ -468,6 +512,45 @@ function expectOpenfire(s: OpenfireSource): Expected {
       row: { room, sender: bareOf(sender), nick_name: nick, message: canon(copy), search_body: searchBodyOf(copy), origin_id: originIdOf(message) },
     });
   }
+
+  // ofPresence: offlineDate in epoch ms (MongooseIM: Unix seconds), the <status> of the unavailable presence.
+  for (const p of s.presence) {
+    const presence = str(p.offlinepresence);
+    const tree = presence === null || presence === '' ? undefined : parseTree(presence);
+    if (presence !== null && presence !== '' && !tree) continue; // malformed: rejected
+    const status = tree ? child(tree, 'status') : undefined;
+    e.last.push({ server: domain, username: String(p.username), seconds: Math.floor(Number(p.offlinedate) / 1000), state: status ? textOf(status) : '' });
+  }
+  // ofPrivacyList: the list XML; isDefault 1 for the default list.
+  for (const l of s.privacy) {
+    const tree = parseTree(String(l.list));
+    const items = tree?.name === 'list' ? privacyItems(tree) : undefined;
+    if (items) e.privacy.push({ server: domain, username: String(l.username), name: String(l.name), isDefault: Number(l.isdefault) === 1, items });
+  }
+  // ofMucAffiliation codes 10 owner, 20 admin, 30 member, 40 outcast, 50 none; ofMucMember rows are members (loaded
+  // after the affiliations, so they win) and carry the registered nick. A group JID or an unknown code is rejected.
+  const OF_AFF: Record<number, string> = { 10: 'owner', 20: 'admin', 30: 'member', 40: 'outcast', 50: 'none' };
+  for (const r of s.rooms) {
+    const subdomain = services.get(String(r.serviceid));
+    if (subdomain === undefined) continue; // a room of a deleted service: rejected
+    const host = `${subdomain}.${domain}`;
+    const roomName = String(r.name).toLowerCase();
+    e.muc_rooms.push({ muc_host: host, room_name: roomName, title: String(r.naturalname) });
+    const affs = new Map<string, string>();
+    for (const a of s.affiliations.filter((x) => String(x.roomid) === String(r.roomid))) {
+      const code = OF_AFF[Number(a.affiliation)];
+      if (code !== undefined && String(a.jid) !== STAFF_GROUP_JID) affs.set(String(a.jid).toLowerCase(), code);
+    }
+    for (const m of s.members.filter((x) => String(x.roomid) === String(r.roomid))) {
+      const jid = String(m.jid).toLowerCase();
+      affs.set(jid, 'member');
+      const nick = str(m.nickname);
+      if (nick) e.muc_registered.push({ muc_host: host, luser: localOf(jid), lserver: domainOf(jid), nick });
+    }
+    for (const [jid, aff] of affs) {
+      if (aff !== 'none') e.muc_room_aff.push({ room: `${roomName}@${host}`, luser: localOf(jid), lserver: domainOf(jid), resource: '', aff: MIM_AFF[aff] });
+    }
+  }
   return e;
 }
 
@@ -480,7 +563,7 @@ function scramAlgorithm(mechanism: string): ScramAlgorithm {
 function emptyExpected(unwrittenStreams: string[]): Expected {
   return {
     users: new Map(), decrypted: [], rosterusers: [], rostergroups: [], vcard: [], private_storage: [], offline_message: [],
-    mam_message: [], mam_muc_message: [], rejects: [], unwrittenStreams,
+    mam_message: [], mam_muc_message: [], last: [], privacy: [], muc_rooms: [], muc_room_aff: [], muc_registered: [], rejects: [], unwrittenStreams,
   };
 }
 
@@ -506,6 +589,9 @@ interface TigaseSource {
   offline: Row[];
   mam: Row[];
   history: Row[];
+  last: Row[];
+  rooms: Row[];
+  affiliations: Row[];
 }
 
 async function readTigase(db: FixtureDb, profile: TigaseProfile): Promise<TigaseSource> {
@@ -525,6 +611,10 @@ async function readTigase(db: FixtureDb, profile: TigaseProfile): Promise<Tigase
     history: fixUuid(
       await q(`SELECT room_jid, event_type, sender_jid, sender_nickname, body, msg, ${micros('ts')} AS micros${profile === '8.4' ? `, ${uuid('stable_id')} AS uuid` : ''} FROM tig_muc_room_history`),
     ),
+    // Tigase 8.4 renamed last_login to last_used.
+    last: await q(`SELECT user_id, ${micros(profile === '8.4' ? 'last_used' : 'last_login')} AS micros FROM tig_users WHERE ${profile === '8.4' ? 'last_used' : 'last_login'} IS NOT NULL`),
+    rooms: await q('SELECT room_id, jid, config FROM tig_muc_rooms'),
+    affiliations: await q(`SELECT room_id, jid, affiliation${profile === '8.4' ? ', nickname' : ''} FROM tig_muc_room_affiliations`),
   };
 }
 
@@ -681,6 +771,40 @@ function expectTigase(s: TigaseSource): Expected {
       row: { room, sender: bareOf(sender), nick_name: nick, message: canon(copy), search_body: searchBodyOf(copy), origin_id: originIdOf(message) },
     });
   }
+
+  // tig_users.last_used (last_login before 8.4): the last login, the closest Tigase keeps; no status.
+  for (const u of s.last) {
+    const userId = String(u.user_id);
+    if (!userId.includes('@') || !VALID_BARE.test(userId)) continue;
+    const jid = userId.toLowerCase();
+    e.last.push({ server: domainOf(jid), username: localOf(jid), seconds: Number(BigInt(String(u.micros)) / 1_000_000n), state: '' });
+  }
+  // Privacy lists: tig_pairs 'privacy-list' under privacy/<name>, the default's name in privacy's 'default-list'.
+  for (const p of s.pairs.filter((x) => x.pkey === 'privacy-list')) {
+    const owner = String(p.user_id).toLowerCase();
+    const tree = parseTree(String(p.pval));
+    const items = tree?.name === 'list' ? privacyItems(tree) : undefined;
+    if (!items) continue; // rejected
+    const name = String(tree!.attrs.name);
+    const isDefault = s.pairs.some((d) => d.pkey === 'default-list' && d.node === 'privacy' && String(d.user_id).toLowerCase() === owner && d.pval === name);
+    e.privacy.push({ server: domainOf(owner), username: localOf(owner), name, isDefault, items });
+  }
+  // tig_muc_rooms: only rooms whose configuration form says persistent; affiliations by name ('none' is none,
+  // unknown names are rejected); 8.4's affiliation nickname is the registered nick.
+  for (const r of s.rooms) {
+    const form = r.config === null ? undefined : parseTree(String(r.config));
+    const persistent = form?.children.some((f) => typeof f !== 'string' && f.attrs.var === 'muc#roomconfig_persistentroom' && ['1', 'true'].includes(textOf(f).trim()));
+    if (!persistent) continue;
+    const room = String(r.jid).toLowerCase();
+    e.muc_rooms.push({ muc_host: domainOf(room), room_name: localOf(room) });
+    for (const a of s.affiliations.filter((x) => String(x.room_id) === String(r.room_id))) {
+      const jid = String(a.jid).toLowerCase();
+      const affiliation = String(a.affiliation);
+      if (affiliation in MIM_AFF) e.muc_room_aff.push({ room, luser: localOf(jid), lserver: domainOf(jid), resource: '', aff: MIM_AFF[affiliation] });
+      const nick = str(a.nickname);
+      if (nick && (affiliation in MIM_AFF || affiliation === 'none')) e.muc_registered.push({ muc_host: domainOf(room), luser: localOf(jid), lserver: domainOf(jid), nick });
+    }
+  }
   return e;
 }
 
@@ -811,6 +935,18 @@ async function targetRows(url: string): Promise<Record<string, Row[]>> {
         `SELECT m.id::text AS id, r.user_name || '@' || r.server AS room, s.user_name || '@' || s.server AS sender, m.nick_name, m.message, m.search_body, m.origin_id
          FROM mam_muc_message m JOIN mam_server_user r ON r.id = m.room_id JOIN mam_server_user s ON s.id = m.sender_id ORDER BY m.id`,
       ),
+      last: await q('SELECT server, username, seconds, state FROM last'),
+      privacy_list: await q(
+        `SELECT l.server, l.username, l.name, d.name IS NOT NULL AS is_default,
+                coalesce((SELECT json_agg(json_build_object('t', i.t, 'value', i.value, 'action', i.action, 'ord', i.ord, 'match', array_remove(ARRAY[
+                   CASE WHEN i.match_all THEN 'match_all' END, CASE WHEN i.match_iq THEN 'match_iq' END, CASE WHEN i.match_message THEN 'match_message' END,
+                   CASE WHEN i.match_presence_in THEN 'match_presence_in' END, CASE WHEN i.match_presence_out THEN 'match_presence_out' END], NULL)) ORDER BY i.ord)
+                  FROM privacy_list_data i WHERE i.id = l.id), '[]') AS items
+         FROM privacy_list l LEFT JOIN privacy_default_list d ON d.server = l.server AND d.username = l.username AND d.name = l.name`,
+      ),
+      muc_rooms: await q('SELECT muc_host, room_name, options::text AS options FROM muc_rooms'),
+      muc_room_aff: await q(`SELECT r.room_name || '@' || r.muc_host AS room, a.luser, a.lserver, a.resource, a.aff FROM muc_room_aff a JOIN muc_rooms r ON r.id = a.room_id`),
+      muc_registered: await q('SELECT muc_host, luser, lserver, nick FROM muc_registered'),
     };
   } finally {
     await client.end();
@@ -1044,6 +1180,28 @@ describe.each(SCENARIOS)('$title migrated into MongooseIM on PostgreSQL', (scena
     checkArchive(roomRows, m.expected.mam_muc_message, 'mam_muc_message');
   });
 
+  it('writes last activity, privacy lists and the default one, persistent rooms with their affiliations, and registered nicks', async () => {
+    const m = await migrated();
+    const t = m.target;
+    expect(sortRows(t.last!)).toEqual(sortRows(m.expected.last));
+    expect(m.expected.last.length).toBeGreaterThan(0);
+    const lists = t.privacy_list!.map((r) => ({ server: r.server, username: r.username, name: r.name, isDefault: r.is_default, items: r.items }));
+    expect(sortRows(lists)).toEqual(sortRows(m.expected.privacy as unknown as Row[]));
+    expect(m.expected.privacy.some((l) => l.isDefault && l.items.length > 0)).toBe(true);
+    const rooms = t.muc_rooms!.map((r) => ({ muc_host: r.muc_host, room_name: r.room_name, options: JSON.parse(String(r.options)) as Row }));
+    expect(sortRows(rooms.map((r) => ({ muc_host: r.muc_host, room_name: r.room_name })))).toEqual(sortRows(m.expected.muc_rooms.map((r) => ({ muc_host: r.muc_host, room_name: r.room_name }))));
+    expect(rooms.length).toBeGreaterThan(0);
+    for (const room of rooms) {
+      // Only persistent rooms live in muc_rooms; Openfire's naturalName is the title.
+      expect(room.options.persistent, `${room.room_name} persistent`).toBe(true);
+      const title = m.expected.muc_rooms.find((r) => r.room_name === room.room_name && r.muc_host === room.muc_host)?.title;
+      if (title !== undefined) expect(room.options.title).toBe(title);
+    }
+    expect(sortRows(t.muc_room_aff!)).toEqual(sortRows(m.expected.muc_room_aff));
+    expect(m.expected.muc_room_aff.length).toBeGreaterThan(0);
+    expect(sortRows(t.muc_registered!)).toEqual(sortRows(m.expected.muc_registered));
+  });
+
   it('passes verify: every archive with the same count, times and content, every kind with its rows', async () => {
     const m = await migrated();
     expect(m.verifyCode, m.outputs[1]).toBe(0);
@@ -1056,10 +1214,20 @@ describe.each(SCENARIOS)('$title migrated into MongooseIM on PostgreSQL', (scena
       vcard: m.expected.vcard.length,
       'private-xml': m.expected.private_storage.length,
       'offline-message': m.expected.offline_message.length,
+      'last-activity': m.expected.last.length,
+      'privacy-list': m.expected.privacy.length,
+      // Neither server has a XEP-0191 store of its own: a blocking client's JIDs are items of a privacy list.
+      blocklist: 0,
+      'muc-room': m.expected.muc_rooms.length,
+      'muc-registration': m.expected.muc_registered.length,
+      // Neither adapter reads PEP proper (Openfire's non-whitelist nodes and Tigase's pubsub tables are listed as
+      // "cannot provide" by plan): verify compares the kind, with nothing on either side.
+      'pep-item': 0,
     };
     const kinds = m.verify.kinds as Array<{ kind: string; source: number; targetRows: number }>;
     expect(Object.fromEntries(kinds.map((k) => [k.kind, k.source]))).toEqual(counts);
-    expect(Object.fromEntries(kinds.map((k) => [k.kind, k.targetRows]))).toEqual(counts);
+    // A blocklist is a row of privacy_list too: its kind shows that table's rows.
+    expect(Object.fromEntries(kinds.map((k) => [k.kind, k.targetRows]))).toEqual({ ...counts, blocklist: counts['privacy-list'] });
   });
 
   it('shows no secret in the output of run and verify or in the reject report', async () => {

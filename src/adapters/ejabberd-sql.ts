@@ -148,8 +148,17 @@ interface StreamSpec {
   /** Key columns, as cursors carry them. */
   arity: number;
   /** Rows strictly after `after` (or from `after` on, inclusive, when resuming), in key order. */
-  read(after: string[] | undefined): AsyncGenerator<Keyed>;
+  read(after: string[] | undefined, since?: bigint): AsyncGenerator<Keyed>;
+  /** An append-only table's largest row id: the stream's high-water mark for delta runs. */
+  highWater?: () => Promise<bigint | undefined>;
 }
+
+/**
+ * Row ids are drawn when a row is inserted but become visible when its transaction commits: a row with a
+ * smaller id can appear after a mark was taken. A delta pass re-reads this many ids below the last mark;
+ * rows it sees again are already in the target and change nothing.
+ */
+const DELTA_ID_LAG = 10_000n;
 
 export const EJABBERD_STREAMS = [
   'accounts',
@@ -213,26 +222,33 @@ class EjabberdSqlSource implements SourceAdapter {
   ) {
     this.specs = new Map(this.buildSpecs().filter((s) => hasTable(schema, s.table)).map((s) => [s.name, s]));
     const kinds = [...new Set([...this.specs.values()].flatMap((s) => s.kinds))];
-    this.capabilities = { resume: 'seek' as const, delta: 'none' as const, kinds };
+    this.capabilities = { resume: 'seek' as const, delta: this.specs.has('archive') ? ('exact' as const) : ('scan' as const), kinds };
   }
 
   streams(): StreamInfo[] {
     return [...this.specs.values()].map((s) => ({ name: s.name, kinds: s.kinds }));
   }
 
-  read(stream: string, after?: string): AsyncIterable<SourceItem> {
+  read(stream: string, after?: string, since?: string): AsyncIterable<SourceItem> {
     const spec = this.specs.get(stream);
     if (!spec) {
       throw new UsageError(`the ejabberd source has no stream ${JSON.stringify(stream)} here: it has ${[...this.specs.keys()].join(', ')}`);
     }
     const resume = after === undefined ? undefined : decodeCursor(stream, after, spec.arity);
-    return this.readFrom(spec, resume);
+    if (since !== undefined && !/^\d+$/.test(since)) throw new UsageError(`the ejabberd source cannot read ${stream} since ${JSON.stringify(since)}: not a row id`);
+    const from = since === undefined || !spec.highWater ? undefined : BigInt(since) > DELTA_ID_LAG ? BigInt(since) - DELTA_ID_LAG : 0n;
+    return this.readFrom(spec, resume, from);
   }
 
-  private async *readFrom(spec: StreamSpec, resume: Position | undefined): AsyncGenerator<SourceItem> {
+  async highWater(stream: string): Promise<string | undefined> {
+    const mark = await this.specs.get(stream)?.highWater?.();
+    return mark === undefined ? undefined : mark.toString();
+  }
+
+  private async *readFrom(spec: StreamSpec, resume: Position | undefined, since: bigint | undefined): AsyncGenerator<SourceItem> {
     let ordinal = resume?.ordinal ?? 0;
     let skipping = resume !== undefined;
-    for await (const item of spec.read(resume?.key)) {
+    for await (const item of spec.read(resume?.key, since)) {
       if (skipping && resume) {
         // Resumed reads start at the cursor's row (inclusive): skip what was already delivered from it.
         if (sameKey(item.key, resume.key) && item.sub <= resume.sub) continue;
@@ -370,7 +386,7 @@ class EjabberdSqlSource implements SourceAdapter {
       { name: 'muc-rooms', kinds: ['muc-room'], table: 'muc_room', arity: 2, read: (a) => this.mucRooms(a) },
       { name: 'muc-registrations', kinds: ['muc-registration'], table: 'muc_registered', arity: 2, read: (a) => this.mucRegistrations(a) },
       { name: 'pep', kinds: ['pep-item'], table: 'pubsub_item', arity: 2, read: (a) => this.pep(a) },
-      { name: 'archive', kinds: ['archived-message'], table: 'archive', arity: hostArity + 3, read: (a) => this.archive(a) },
+      { name: 'archive', kinds: ['archived-message'], table: 'archive', arity: hostArity + 3, read: (a, since) => this.archive(a, since), highWater: () => this.archiveHighWater() },
     ];
   }
 
@@ -905,12 +921,20 @@ class EjabberdSqlSource implements SourceAdapter {
   // -------------------------------------------------------------------------------------------------------
   // archive: personal and room archives, each archive's rows together in (timestamp, id) order.
 
-  private async *archive(after: string[] | undefined): AsyncGenerator<Keyed> {
+  private async *archive(after: string[] | undefined, since: bigint | undefined): AsyncGenerator<Keyed> {
     const cols = [...(this.multi ? ['server_host'] : []), 'username', 'timestamp', 'id', 'peer', 'xml', 'kind', 'nick'];
     const keyOf = (row: Row): string[] => this.rowKey(row, 'username', 'timestamp', 'id');
-    for await (const page of this.hostPages('archive', 'server_host', `SELECT ${cols.join(', ')} FROM archive`, ARCHIVE_KEY, () => [], after, keyOf)) {
+    const sinceFilter = (b: SqlBuilder): string[] => (since === undefined ? [] : [`id > ${b.param(since.toString())}`]);
+    for await (const page of this.hostPages('archive', 'server_host', `SELECT ${cols.join(', ')} FROM archive`, ARCHIVE_KEY, sinceFilter, after, keyOf)) {
       for (const row of page) yield { key: keyOf(row), sub: 0, produced: this.archivedMessage(row) };
     }
+  }
+
+  private async archiveHighWater(): Promise<bigint | undefined> {
+    const b = new SqlBuilder(this.db.dialect);
+    const where = this.hostFilter(b);
+    const row = (await this.db.query(`SELECT max(id) AS m FROM archive${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, b.values))[0];
+    return row?.m === null || row?.m === undefined ? undefined : BigInt(text(row.m));
   }
 
   private archivedMessage(row: Row): Produced {
@@ -1019,7 +1043,7 @@ class EjabberdSqlSource implements SourceAdapter {
       if (spec.name === 'archive') continue;
       // Records of one owner come together in every stream, so a change of owner (per kind) is a new owner.
       const lastOwner = new Map<RecordKind, string>();
-      for await (const item of this.readFrom(spec, undefined)) {
+      for await (const item of this.readFrom(spec, undefined, undefined)) {
         if ('reject' in item) {
           rejects[item.reject.code] = (rejects[item.reject.code] ?? 0) + 1;
           continue;

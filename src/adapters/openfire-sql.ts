@@ -262,7 +262,7 @@ type CipherState = { cipher: Blowfish } | { missing: string };
 
 class OpenfireSource implements SourceAdapter {
   readonly displayName: string;
-  readonly capabilities = { resume: 'seek' as const, delta: 'none' as const, kinds: KINDS };
+  readonly capabilities = { resume: 'seek' as const, delta: 'scan' as const, kinds: KINDS };
   private cipherState: CipherState | undefined;
   private rooms: Map<string, BareJid> | undefined;
 

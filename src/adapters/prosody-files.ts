@@ -150,7 +150,7 @@ interface HostDir {
 
 class ProsodyFileSource implements SourceAdapter {
   readonly displayName: string;
-  readonly capabilities = { resume: 'skip' as const, delta: 'none' as const, kinds: PROSODY_KINDS };
+  readonly capabilities = { resume: 'skip' as const, delta: 'scan' as const, kinds: PROSODY_KINDS };
   private readonly records: ProsodyRecords;
 
   constructor(private readonly root: string) {

@@ -216,7 +216,7 @@ interface HostInfo {
 }
 
 class ProsodySqlSource implements SourceAdapter {
-  readonly capabilities = { resume: 'seek' as const, delta: 'none' as const, kinds: PROSODY_KINDS };
+  readonly capabilities = { resume: 'seek' as const, delta: 'scan' as const, kinds: PROSODY_KINDS };
   private readonly records: ProsodyRecords;
   private hasArchiveTable = true;
 

@@ -11,7 +11,13 @@ export type SourceItem =
 export interface SourceCapabilities {
   /** 'seek': a cursor restarts the read in place (SQL keysets). 'skip': the source is re-read up to it. */
   resume: 'seek' | 'skip';
-  /** Whether `read` can start from a high-water mark and return only what arrived since. */
+  /**
+   * How `run --delta` finds what changed since the last pass. 'exact': append-only streams (archives) have
+   * high-water marks and are read past them; the other streams are re-read whole (small, and changes in
+   * them cannot be told apart otherwise). 'scan': every stream is re-read whole and what is already in the
+   * target is skipped or brought up to date. 'none': the source is a snapshot (an export file): a delta
+   * needs a fresh export, which is then scanned like 'scan'.
+   */
   delta: 'exact' | 'scan' | 'none';
   /** The record kinds this source can emit. */
   kinds: RecordKind[];
@@ -61,7 +67,13 @@ export interface SourceAdapter {
    * Reads one stream in a stable order, strictly after `after` (a cursor this stream produced).
    * Archived messages of one archive come together and in archive order.
    */
-  read(stream: string, after?: string): AsyncIterable<SourceItem>;
+  read(stream: string, after?: string, since?: string): AsyncIterable<SourceItem>;
+  /**
+   * The high-water mark of an append-only stream right now (e.g. its largest row id), taken before a pass
+   * reads it; `read(stream, after, mark)` then yields only records appended after the mark, in the same order
+   * and with the same cursors. Undefined (or no method): the stream has no mark and a delta re-reads it.
+   */
+  highWater?(stream: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

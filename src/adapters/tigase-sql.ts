@@ -139,7 +139,7 @@ const REAL_USERS = "u.user_id LIKE '%@%'";
 
 class TigaseSource implements SourceAdapter {
   readonly displayName: string;
-  readonly capabilities = { resume: 'seek' as const, delta: 'none' as const, kinds: KINDS };
+  readonly capabilities = { resume: 'seek' as const, delta: 'scan' as const, kinds: KINDS };
 
   constructor(
     private readonly db: SqlSession,

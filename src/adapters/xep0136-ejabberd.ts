@@ -251,7 +251,7 @@ function archive2Children(payload: string): Element[] {
 
 class EjabberdXep0136Source implements SourceAdapter {
   readonly displayName: string;
-  readonly capabilities = { resume: 'seek' as const, delta: 'none' as const, kinds: KINDS };
+  readonly capabilities = { resume: 'seek' as const, delta: 'scan' as const, kinds: KINDS };
   private readonly layout: Layout;
 
   constructor(

@@ -116,7 +116,7 @@ type Built = { record: ArchivedMessageRecord } | { reject: RecordError } | undef
 
 class OpenfireMonitoringSource implements SourceAdapter {
   readonly displayName: string;
-  readonly capabilities = { resume: 'seek' as const, delta: 'none' as const, kinds: KINDS };
+  readonly capabilities = { resume: 'seek' as const, delta: 'scan' as const, kinds: KINDS };
 
   constructor(
     private readonly db: SourceDatabase,

@@ -1,9 +1,11 @@
 // The one owner of output: a progress line on a TTY (stderr), NDJSON events with --json (stdout), and
 // the human summaries. Nothing else in the tool prints.
+import type { CutoverReport } from '../commands/cutover.js';
 import type { PlanReport } from '../commands/plan.js';
 import type { RunSummary } from '../commands/run.js';
 import type { StatusReport } from '../commands/status.js';
 import type { VerifyReport } from '../commands/verify.js';
+import { formatAuditFindings } from '../audit/format-audit.js';
 import { redactSecrets } from '../errors.js';
 import type { RunEvent } from '../pipeline/run-events.js';
 
@@ -42,7 +44,11 @@ export class Reporter {
     if (event.type === 'kind-skipped') this.line(`note: ${event.kind} records skipped: ${event.reason}`);
     if (event.type === 'target-notice') this.line(`note: ${event.message}`);
     if (event.type === 'retry') this.line(`target unavailable, retry ${event.attempt} in ${Math.round(event.delayMs)} ms: ${event.reason}`);
-    if (event.type === 'stream-start' && event.startedFrom !== 'start') this.line(`${event.stream}: ${event.startedFrom === 'resumed' ? 'resuming from the last checkpoint' : 'already complete, skipped'}`);
+    if (event.type === 'stream-start' && event.startedFrom !== 'start') this.line(`${event.stream}: ${event.startedFrom === 'resumed' ? `resuming ${passName(event.pass)} from the last checkpoint` : `${passName(event.pass)} already complete, skipped${event.pass === 0 ? ' (use --delta to catch up with what arrived since)' : ''}`}`);
+    if (event.type === 'stream-start' && event.startedFrom === 'start' && event.pass > 0) this.line(`${event.stream}: ${passName(event.pass)}, ${event.since === undefined ? 'reading the whole stream (no high-water mark): present rows are kept or brought up to date' : `reading past high-water mark ${event.since}`}`);
+    if (event.type === 'paused') this.line(`paused: ${event.reason} (write 'resume' into the control file to go on)`);
+    if (event.type === 'resumed') this.line(`resumed${event.rate ? ` at ${number(event.rate)} records/s` : ''}`);
+    if (event.type === 'rate-changed') this.line(`rate ${event.rate ? `${number(event.rate)} records/s` : 'unlimited'}: ${event.reason}`);
     if (event.type === 'batch-written' && this.progressEnabled()) {
       const now = performance.now();
       if (now - this.lastProgress < 200) return;
@@ -83,17 +89,27 @@ export class Reporter {
       number(s!.read),
       number(s!.written),
       number(s!.present),
+      number(s!.updated),
       number(s!.rejected),
       number(s!.skipped),
       (s!.bytes / 1e6).toFixed(1),
     ]);
-    out.write(table([['kind', 'read', summary.dryRun ? 'would write' : 'written', 'already there', 'rejected', 'skipped', 'MB'], ...rows]));
+    out.write(table([['kind', 'read', summary.dryRun ? 'would write' : 'written', 'already there', 'updated', 'rejected', 'skipped', 'MB'], ...rows]));
     out.write('\n');
     for (const s of summary.streams) {
-      out.write(`stream ${s.stream}: ${s.startedFrom === 'already complete' ? 'already complete' : `${number(s.records)} records in ${s.batches} batches, ${(s.ms / 1000).toFixed(1)} s${s.startedFrom === 'resumed' ? ' (resumed)' : ''}`}\n`);
+      out.write(`stream ${s.stream} (${passName(s.pass)}): ${s.startedFrom === 'already complete' ? 'already complete' : `${number(s.records)} records in ${s.batches} batches, ${(s.ms / 1000).toFixed(1)} s${s.startedFrom === 'resumed' ? ' (resumed)' : ''}`}\n`);
     }
     out.write(`total time ${(summary.ms / 1000).toFixed(1)} s\n`);
+    const merged = Object.values(summary.kinds).reduce((n, s) => n + (s?.merged ?? 0), 0);
+    if (merged > 0) out.write(`${number(merged)} archived message(s) merged: the same message another store's migration had already written (--merge-archives)\n`);
     if (summary.rejected > 0) out.write(`\n${number(summary.rejected)} record(s) rejected: reasons and locations in ${summary.rejectFile}\n`);
+    if (summary.inbox) {
+      const i = summary.inbox;
+      out.write(`inbox: ${number(i.conversations)} conversation(s) of ${number(i.owners)} user(s): ${number(i.inserted)} written, ${number(i.updated)} updated, ${number(i.unchanged)} already there${i.resumedAfter ? ` (resumed after ${i.resumedAfter})` : ''}\n`);
+      for (const s of i.skipped.slice(0, 20)) out.write(`  inbox entry of ${s.owner} with ${s.peer} not written: ${s.reason}\n`);
+      if (i.skipped.length > 20) out.write(`  … and ${number(i.skipped.length - 20)} more (--json lists them all)\n`);
+    }
+    if (summary.inboxNotRebuilt) out.write(`inbox not rebuilt: ${summary.inboxNotRebuilt}\n`);
     if (summary.interrupted) out.write('\nInterrupted: run the same command again to resume from the last checkpoint.\n');
   }
 
@@ -123,6 +139,15 @@ export class Reporter {
       for (const [reason, n] of rejects) out.write(`  - ${number(n)} × ${reason}\n`);
     }
     for (const note of inv.notes) out.write(`note: ${note}\n`);
+    if (report.domains) {
+      // --mapping: records per domain and kind, as the source has them and as the target will hold them.
+      const d = report.domains;
+      const row = (c: (typeof d.before)[number]): string[] => [c.domain, number(c.records), Object.entries(c.kinds).map(([k, n]) => `${k} ${number(n ?? 0)}`).join(', ')];
+      out.write(`\nDomains before the mapping (${d.mapping}):\n`);
+      out.write(table([['domain', 'records', 'per kind'], ...d.before.map(row)]));
+      out.write('Domains after the mapping (what the target will hold):\n');
+      out.write(table([['domain', 'records', 'per kind'], ...d.after.map(row)]));
+    }
     out.write('\nTarget settings:\n');
     const s = report.settings;
     out.write(table([
@@ -135,6 +160,7 @@ export class Reporter {
     ]));
     out.write('\nChecks:\n');
     for (const c of report.checks) out.write(`  [${c.status}] ${c.check}: ${c.detail}\n`);
+    if (report.audit) out.write(`\nExtensions audit of ${report.audit.config}:\n${formatAuditFindings(report.audit)}`);
     const e = report.estimate;
     out.write(`\nEstimate: ${number(e.records)} records (${number(e.messages)} archived messages), about ${formatSeconds(e.seconds)} (${e.basis})\n`);
     if (report.refusals.length > 0) {
@@ -153,7 +179,11 @@ export class Reporter {
     const out = this.options.stdout;
     out.write(`Verify: ${report.source} ↔ ${report.target}\n\n`);
     out.write(table([['kind', 'source records', 'target rows', 'table'], ...report.kinds.map((k) => [k.kind, number(k.source), number(k.targetRows), k.table])]));
-    out.write(`\narchives compared: ${number(report.archivesCompared)}; messages: ${number(report.messagesInSource)} in source, ${number(report.messagesInTarget)} in target\n`);
+    out.write(`\narchives compared: ${number(report.archivesCompared)}${report.sampledFrom !== undefined ? ` (a fixed sample of the source's ${number(report.sampledFrom)})` : ''}; messages: ${number(report.messagesInSource)} in source, ${number(report.messagesInTarget)} in target\n`);
+    if (report.archives) {
+      const side = (s: { count: number; firstMicros: bigint; lastMicros: bigint; contentHash: string } | undefined): string[] => (s ? [number(s.count), isoMicros(s.firstMicros), isoMicros(s.lastMicros), s.contentHash.slice(0, 8)] : ['-', '-', '-', '-']);
+      out.write(table([['archive', 'status', 'source msgs', 'first', 'last', 'hash', 'target msgs', 'first', 'last', 'hash'], ...report.archives.map((a) => [a.archive, a.status, ...side(a.source), ...side(a.target)])]));
+    }
     if (report.extraArchivesInTarget > 0) out.write(`archives only in the target (not from this source): ${number(report.extraArchivesInTarget)}\n`);
     const rejected = Object.entries(report.rejectedInSource);
     if (rejected.length > 0) out.write(`source records a run rejects (not expected in the target): ${rejected.map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
@@ -167,6 +197,25 @@ export class Reporter {
       if (report.differences.length > 50) out.write(`  … and ${number(report.differences.length - 50)} more (use --json for all)\n`);
     }
     out.write(report.parity ? '\nPARITY: every source archive is in the target, identical.\n' : '\nDIFFERENT: see above; re-run `run` to resume, then verify again.\n');
+  }
+
+  cutoverReport(report: CutoverReport): void {
+    if (this.options.json) {
+      this.options.stdout.write(`${toJson({ event: 'cutover', ...report })}\n`);
+      return;
+    }
+    this.runSummary(report.finalDelta);
+    const out = this.options.stdout;
+    if (report.phases.length > 0) {
+      out.write('\nPhases (records read per stream and pass):\n');
+      out.write(table([['stream', 'pass', 'records', 'state', 'finished'], ...report.phases.map((p) => [p.stream, passName(p.pass), number(p.records), p.completed ? 'complete' : 'in progress', p.updatedAt ?? ''])]));
+    }
+    if (!report.finalDelta.interrupted) {
+      out.write('\n');
+      this.verifyReport(report.verify);
+    }
+    out.write(`\nCUTOVER ${report.parity ? 'READY' : 'NOT READY'}${report.rejected > 0 ? ` (${number(report.rejected)} rejected in the final delta)` : ''}\n`);
+    for (const step of report.nextSteps) out.write(`  - ${step}\n`);
   }
 
   statusReport(report: StatusReport): void {
@@ -191,6 +240,10 @@ export class Reporter {
     if (this.options.json) this.options.stdout.write(`${toJson({ event: 'error', message: redactSecrets(message) })}\n`);
     this.options.stderr.write(`xmpp-migrate: ${redactSecrets(message)}\n`);
   }
+}
+
+function passName(pass: number): string {
+  return pass === 0 ? 'bulk pass' : `delta ${pass}`;
 }
 
 export function table(rows: string[][]): string {

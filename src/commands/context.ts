@@ -2,6 +2,7 @@
 // async functions; only src/cli/ touches argv, output and exit codes.
 import { openSource } from '../adapters/index.js';
 import type { SourceAdapter } from '../adapters/source-adapter.js';
+import { loadDomainMapping, type DomainMapping } from '../mappings/domain-mapping.js';
 import { readTargetConfig, resolveTargetSettings, type TargetSettings } from '../target/mongooseim/target-settings.js';
 import { openTarget } from '../target/open-target.js';
 import type { MigrationTarget } from '../target/target.js';
@@ -21,6 +22,15 @@ export interface CommonOptions {
   createSchema: boolean;
   /** Write into MySQL tables (or over a connection) that cannot hold 4-byte UTF-8; see OpenTargetOptions. */
   acceptNonUtf8mb4?: boolean;
+  /** `--merge-archives SECONDS`: merge messages another store's migration already wrote within this window. */
+  mergeArchivesSeconds?: number;
+  /** `--mapping FILE`: domain renames (TOML, see mappings/example.toml), applied to every record. */
+  mapping?: string;
+}
+
+/** The `--mapping` file's renames, or undefined without one. */
+export async function loadMappingFor(options: Pick<CommonOptions, 'mapping'>): Promise<DomainMapping | undefined> {
+  return options.mapping === undefined ? undefined : loadDomainMapping(options.mapping);
 }
 
 export async function resolveSettings(options: CommonOptions): Promise<TargetSettings> {
@@ -33,5 +43,13 @@ export async function openSourceFor(options: CommonOptions): Promise<SourceAdapt
 }
 
 export async function openTargetFor(options: CommonOptions, settings: TargetSettings, mode: 'run' | 'dry-run' | 'read', lockSuffix?: string): Promise<MigrationTarget> {
-  return openTarget(options.target, { settings, createSchema: options.createSchema, dryRun: mode === 'dry-run', lock: mode === 'run', lockSuffix, acceptNonUtf8mb4: options.acceptNonUtf8mb4 });
+  return openTarget(options.target, {
+    settings,
+    createSchema: options.createSchema,
+    dryRun: mode === 'dry-run',
+    lock: mode === 'run',
+    lockSuffix,
+    acceptNonUtf8mb4: options.acceptNonUtf8mb4,
+    mergeArchives: options.mergeArchivesSeconds === undefined ? undefined : { windowMicros: BigInt(Math.round(options.mergeArchivesSeconds * 1_000_000)) },
+  });
 }

@@ -6,9 +6,13 @@ import { errorMessage } from '../errors.js';
 import type { RecordKind } from '../records.js';
 import type { MongooseimDialect } from '../target/mongooseim/mongooseim-dialect.js';
 import { SUPPORTED_KINDS } from '../target/mongooseim/row-encoder.js';
+import { BLOCKLIST_DEFAULT_RULE } from '../encoding/privacy-list.js';
 import type { TargetSettings } from '../target/mongooseim/target-settings.js';
 import { characterSetRefusal, describeTarget, openDialect } from '../target/open-target.js';
-import { openSourceFor, resolveSettings, type CommonOptions } from './context.js';
+import { loadMappingFor, openSourceFor, resolveSettings, type CommonOptions } from './context.js';
+import { domainCensus, type DomainCensus } from '../mappings/domain-census.js';
+import type { AuditReport } from '../audit/audit-config.js';
+import { auditInventory } from './audit.js';
 
 export type PlanOptions = CommonOptions;
 
@@ -38,6 +42,12 @@ export interface PlanReport {
   estimate: { records: number; messages: number; seconds: number; basis: string };
   /** Reasons the run would be refused; empty means go. */
   refusals: string[];
+  /** The extensions audit of --target-config against what the source used (absent without a config). */
+  audit?: AuditReport;
+  /** `--mapping`: records per kind per domain before and after the renames (plan then reads the whole source). */
+  domains?: DomainCensus;
+  /** `--mapping`: the renames' fingerprint, recorded by saved plans. */
+  mappingFingerprint?: string;
 }
 
 /**
@@ -48,14 +58,20 @@ const ESTIMATE_RATE = { server: 6_000, embedded: 2_500 };
 
 export async function plan(options: PlanOptions): Promise<PlanReport> {
   const settings = await resolveSettings(options);
+  const mapping = await loadMappingFor(options);
   const source = await openSourceFor(options);
   let inventory: SourceInventory;
+  let domains: DomainCensus | undefined;
+  const delta = source.capabilities.delta;
   try {
     inventory = await source.inventory();
+    if (mapping) domains = await domainCensus(source, mapping);
   } finally {
     await source.close();
   }
   const checks: PlanCheck[] = [];
+  if (domains) checks.push(...mappingChecks(domains));
+  checks.push({ check: 'delta runs', status: delta === 'none' ? 'warn' : 'ok', detail: DELTA_ADVICE[delta] });
   const refusals: string[] = [];
   await checkTarget(options, checks, refusals);
 
@@ -73,6 +89,14 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
     if (origin === 'default' && ['messageFormat', 'pmJidFormat', 'exmlShape'].includes(setting)) {
       checks.push({ check: `setting ${setting}`, status: 'warn', detail: `not given: assuming MongooseIM's default (${String(settings[setting as keyof TargetSettings])}); pass --target-config mongooseim.toml so the archive is written the way the server will read it` });
     }
+  }
+  const audit = options.targetConfig ? await auditInventory(options.targetConfig, inventory, source.capabilities.kinds, settings) : undefined;
+  if (audit) {
+    const { error, warn, info } = audit.summary;
+    checks.push({ check: 'extensions audit', status: error > 0 ? 'fail' : warn > 0 ? 'warn' : 'ok', detail: `${error} error(s), ${warn} warning(s), ${info} note(s) in ${audit.config}: see the audit section (or \`xmpp-migrate audit\`)` });
+  }
+  if ((inventory.counts.blocklist ?? 0) > 0 && (inventory.counts['privacy-list'] ?? 0) > 0) {
+    checks.push({ check: 'blocklists and privacy lists', status: 'warn', detail: BLOCKLIST_DEFAULT_RULE });
   }
   const skippedKinds = (Object.entries(inventory.counts) as Array<[RecordKind, number]>)
     .filter(([kind, n]) => n > 0 && !SUPPORTED_KINDS.has(kind))
@@ -92,8 +116,17 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
     checks,
     estimate: { records, messages, seconds: Math.ceil(records / rate), basis: `${rate.toLocaleString('en')} records/s, as bench/ measured on 2 cores for ${embedded ? 'the embedded PGlite target' : 'a database server'}; measure yours with run --dry-run and bench/` },
     refusals,
+    audit,
+    ...(domains ? { domains } : {}),
+    ...(mapping ? { mappingFingerprint: mapping.fingerprint } : {}),
   };
 }
+
+const DELTA_ADVICE: Record<'exact' | 'scan' | 'none', string> = {
+  exact: 'exact: `run --delta` reads archives past their high-water marks and re-reads accounts, rosters, vCards (bringing changed rows up to date); a final `cutover` after freezing the old server closes the gap',
+  scan: '`run --delta` re-reads every stream and writes only what is new or changed (archives are append-only, accounts, rosters, vCards are brought up to date): exact, but it takes as long to read as the bulk pass; freeze the old server before `cutover`',
+  none: 'this source is a snapshot (an export file): a delta needs a fresh export written over the same path, then `run --delta` scans it and writes only what is new or changed; plan the freeze before the last export',
+};
 
 function passwordOutcome(shape: string, settings: TargetSettings): string {
   if (shape === 'none') {
@@ -157,4 +190,18 @@ async function checkTarget(options: PlanOptions, checks: PlanCheck[], refusals: 
   } finally {
     await dialect.db.close();
   }
+}
+
+/** What an operator should see about a `--mapping` before running it. */
+function mappingChecks(census: DomainCensus): PlanCheck[] {
+  const checks: PlanCheck[] = [];
+  const renames = census.renames.map((r) => `${r.from} → ${r.to}`).join(', ');
+  checks.push({ check: 'domain mapping', status: 'ok', detail: `${census.mapping}: ${renames}; every JID of these domains (owners, contacts, peers, affiliations, JIDs inside stored stanzas, vCards and bookmarks) is renamed; see the per-domain counts` });
+  if (census.unused.length > 0) {
+    checks.push({ check: 'domain mapping', status: 'warn', detail: `no record of the source is stored under ${census.unused.join(', ')}: ${census.unused.length === 1 ? 'its rename changes' : 'these renames change'} at most JIDs that refer to ${census.unused.length === 1 ? 'it' : 'them'} (a typo in ${census.mapping}?)` });
+  }
+  if (census.merges.length > 0) {
+    checks.push({ check: 'domain mapping', status: 'warn', detail: `the source already has records under ${census.merges.join(', ')}, which the mapping renames other domains onto: accounts, rooms and archives of the same name merge (the first written wins where MongooseIM keeps one row)` });
+  }
+  return checks;
 }

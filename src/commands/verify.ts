@@ -7,9 +7,25 @@ import { transformRecord } from '../pipeline/transforms.js';
 import type { RecordKind } from '../records.js';
 import { MongooseimRowEncoder, SUPPORTED_KINDS } from '../target/mongooseim/row-encoder.js';
 import type { ArchiveSummary } from '../target/target.js';
-import { openSourceFor, openTargetFor, resolveSettings, type CommonOptions } from './context.js';
+import { loadMappingFor, openSourceFor, openTargetFor, resolveSettings, type CommonOptions } from './context.js';
 
-export type VerifyOptions = CommonOptions;
+export interface VerifyOptions extends CommonOptions {
+  /**
+   * Compare only this many archives, the same ones every time (those whose names hash lowest): a quick
+   * check of a very large migration. Counts per kind are still compared in full.
+   */
+  sample?: number;
+  /** List every compared archive, not only those that differ. */
+  perOwner?: boolean;
+}
+
+export interface ArchiveComparison {
+  archive: string;
+  type: 'user' | 'room';
+  status: 'same' | ArchiveDifference['problem'];
+  source?: Omit<ArchiveSummary, 'archive' | 'type'>;
+  target?: Omit<ArchiveSummary, 'archive' | 'type'>;
+}
 
 export interface ArchiveDifference {
   archive: string;
@@ -24,14 +40,21 @@ export interface VerifyReport {
   archivesCompared: number;
   messagesInSource: number;
   messagesInTarget: number;
-  /** Archives in the target the source does not have (other data, or a renamed domain). */
+  /** Archives in the target the source does not have (other data, or a renamed domain); not counted when sampling. */
   extraArchivesInTarget: number;
+  /** `--sample N`: how many archives the source has, of which `archivesCompared` were compared. */
+  sampledFrom?: number;
+  /** `--per-owner`: every compared archive with both sides' count, first/last time and content hash. */
+  archives?: ArchiveComparison[];
   differences: ArchiveDifference[];
   /** Source records that a run would reject, by kind: they are not expected in the target. */
   rejectedInSource: Partial<Record<RecordKind, number>>;
   /** Source records of kinds no writer handles yet (a run counts them as skipped). */
   notWrittenKinds: Partial<Record<RecordKind, number>>;
-  /** Source records per kind next to the target's rows for that kind. */
+  /**
+   * Source records per kind next to the target's rows for that kind. Kinds sharing a table (privacy lists
+   * and blocklists) show the table's rows on each; parity needs the table to hold the sum of their records.
+   */
   kinds: Array<{ kind: RecordKind; source: number; targetRows: number; table: string }>;
   parity: boolean;
 }
@@ -50,15 +73,25 @@ const MAIN_TABLES: Partial<Record<RecordKind, string>> = {
   vcard: 'vcard',
   'private-xml': 'private_storage',
   'offline-message': 'offline_message',
+  'last-activity': 'last',
+  'privacy-list': 'privacy_list',
+  // A blocklist is the privacy list `blocking`: both kinds are rows of privacy_list.
+  blocklist: 'privacy_list',
+  'muc-room': 'muc_rooms',
+  'muc-registration': 'muc_registered',
+  'pep-item': 'pubsub_item',
 };
 
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const settings = await resolveSettings(options);
+  // `--mapping`: the target holds the renamed domains, so the source is compared after the same renames.
+  const domains = await loadMappingFor(options);
   const source = await openSourceFor(options);
   const archives = new Map<string, Accumulator>();
   const rejectedInSource: Partial<Record<RecordKind, number>> = {};
   const notWrittenKinds: Partial<Record<RecordKind, number>> = {};
   const sourceCounts: Partial<Record<RecordKind, number>> = {};
+  const sample = options.sample === undefined ? undefined : new ArchiveSample(options.sample);
   try {
     // Encode exactly as `run` does (same settings, same id allocation) but keep only what parity needs.
     const encoder = new MongooseimRowEncoder({ ...settings, passwordFormat: 'plain' }, Buffer.alloc(32));
@@ -66,7 +99,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       encoder.allocator.restore(undefined);
       for await (const item of source.read(stream.name)) {
         if ('reject' in item) continue;
-        for (const record of transformRecord(item.record)) {
+        for (const record of transformRecord(item.record, { domains })) {
           if (!SUPPORTED_KINDS.has(record.kind)) {
             notWrittenKinds[record.kind] = (notWrittenKinds[record.kind] ?? 0) + 1;
             continue;
@@ -84,6 +117,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
           sourceCounts[record.kind] = (sourceCounts[record.kind] ?? 0) + 1;
           if (row.table !== 'mam_message' && row.table !== 'mam_muc_message') continue;
           const archive = (row.archive as string).replace('\u0000', '/');
+          if (sample && !sample.admits(archive, archives)) continue;
           const micros = row.micros as bigint;
           let acc = archives.get(archive);
           if (!acc) archives.set(archive, (acc = { type: row.table === 'mam_message' ? 'user' : 'room', count: 0, first: micros, last: micros, hash: createHash('md5') }));
@@ -101,6 +135,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const target = await openTargetFor(options, settings, 'read');
   try {
     const differences: ArchiveDifference[] = [];
+    const comparisons: ArchiveComparison[] = [];
     let messagesInTarget = 0;
     let extra = 0;
     const seen = new Set<string>();
@@ -108,7 +143,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     for (const [archive, acc] of archives) {
       sourceSummaries.set(archive, { count: acc.count, firstMicros: acc.first, lastMicros: acc.last, contentHash: acc.hash.digest('hex') });
     }
-    for await (const summary of target.archiveSummaries()) {
+    for await (const summary of target.archiveSummaries(sample ? [...sourceSummaries.keys()] : undefined)) {
       const expected = sourceSummaries.get(summary.archive);
       if (!expected) {
         extra++;
@@ -124,9 +159,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
         : actual.contentHash !== expected.contentHash ? 'content differs'
         : undefined;
       if (problem) differences.push({ archive: summary.archive, problem, source: expected, target: actual });
+      if (options.perOwner) comparisons.push({ archive: summary.archive, type: summary.type, status: problem ?? 'same', source: expected, target: actual });
     }
     for (const [archive, expected] of sourceSummaries) {
-      if (!seen.has(archive)) differences.push({ archive, problem: 'missing in target', source: expected });
+      if (seen.has(archive)) continue;
+      differences.push({ archive, problem: 'missing in target', source: expected });
+      if (options.perOwner) comparisons.push({ archive, type: archives.get(archive)!.type, status: 'missing in target', source: expected });
     }
     const inventory = await target.inventory();
     const kinds = Object.entries(MAIN_TABLES).map(([kind, table]) => ({
@@ -142,14 +180,66 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       archivesCompared: sourceSummaries.size,
       messagesInSource,
       messagesInTarget,
-      extraArchivesInTarget: extra,
+      extraArchivesInTarget: sample ? 0 : extra,
+      ...(sample ? { sampledFrom: sample.seen } : {}),
+      ...(options.perOwner ? { archives: comparisons.sort((a, b) => (a.archive < b.archive ? -1 : a.archive > b.archive ? 1 : 0)) } : {}),
       differences,
       rejectedInSource,
       notWrittenKinds,
       kinds,
-      parity: differences.length === 0 && kinds.every((k) => k.targetRows >= k.source),
+      parity: differences.length === 0 && tablesHoldTheirKinds(kinds),
     };
   } finally {
     await target.close();
+  }
+}
+
+/** Every main table has at least as many rows as the source has records of the kinds stored in it. */
+function tablesHoldTheirKinds(kinds: VerifyReport['kinds']): boolean {
+  const byTable = new Map<string, { source: number; targetRows: number }>();
+  for (const k of kinds) {
+    const t = byTable.get(k.table) ?? { source: 0, targetRows: k.targetRows };
+    t.source += k.source;
+    byTable.set(k.table, t);
+  }
+  return [...byTable.values()].every((t) => t.targetRows >= t.source);
+}
+
+/**
+ * A fixed sample of archives: the `size` whose names hash lowest. Decided as each archive first appears, in
+ * constant memory: an archive outside the current sample stays outside, since later archives only lower the
+ * bar; one pushed out loses its accumulator.
+ */
+class ArchiveSample {
+  seen = 0;
+  private readonly members = new Map<string, bigint>();
+  private readonly outside = new Set<string>();
+  private bar: { archive: string; hash: bigint } | undefined;
+
+  constructor(private readonly size: number) {}
+
+  admits(archive: string, accumulators: Map<string, unknown>): boolean {
+    if (this.members.has(archive)) return true;
+    const hash = createHash('sha1').update(archive).digest().readBigUInt64BE(0);
+    if (this.outside.has(archive)) return false;
+    this.seen++;
+    if (this.members.size >= this.size) {
+      if (hash >= this.bar!.hash) {
+        this.remember(archive);
+        return false;
+      }
+      this.members.delete(this.bar!.archive);
+      accumulators.delete(this.bar!.archive);
+      this.remember(this.bar!.archive);
+    }
+    this.members.set(archive, hash);
+    this.bar = undefined;
+    for (const [name, h] of this.members) if (!this.bar || h > this.bar.hash) this.bar = { archive: name, hash: h };
+    return true;
+  }
+
+  /** Names outside the sample, so an archive seen again is not counted twice; bounded like the sample. */
+  private remember(archive: string): void {
+    if (this.outside.size < 100_000) this.outside.add(archive);
   }
 }

@@ -86,11 +86,22 @@ export function encodeExml(el: Element, options: ExmlEncodeOptions): Buffer {
 }
 
 function compressedOrPlain(end: number): Buffer {
-  const termSize = end - 1;
   // zlib level 6, Erlang's `compressed` default, read from the scratch buffer in place.
   const z = deflate(buf.subarray(1, end));
-  // Erlang gives zlib an output buffer of the term size minus 5 and keeps the plain term when it does not fit.
-  if (z.length > termSize - 5) return copyOut(0, end);
+  return compressedTerm(end - 1, z) ?? copyOut(0, end);
+}
+
+/**
+ * `term_to_binary(T, [compressed])` from the plain term `83 <term>` and the zlib stream of `<term>` (level 6),
+ * for compression done elsewhere (src/encoding/deflate-pool.ts): the same bytes encodeExml gives.
+ */
+export function compressedFromPlain(plain: Buffer, z: Buffer): Buffer {
+  return compressedTerm(plain.length - 1, z) ?? plain;
+}
+
+/** Erlang gives zlib an output buffer of the term size minus 5 and keeps the plain term when it does not fit. */
+function compressedTerm(termSize: number, z: Buffer): Buffer | undefined {
+  if (z.length > termSize - 5) return undefined;
   const out = Buffer.allocUnsafe(6 + z.length);
   out[0] = VERSION_MAGIC;
   out[1] = COMPRESSED;

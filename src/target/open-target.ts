@@ -10,6 +10,7 @@ import { MysqlDialect, type MysqlDialectOptions } from './mysql/mysql-dialect.js
 import { openPglite, openPostgres } from './postgres/postgres-database.js';
 import { PostgresDialect } from './postgres/postgres-dialect.js';
 import type { MigrationTarget } from './target.js';
+import { DomainSettingsTables, DynamicDomains, type DynamicDomainsOptions, type ParamStyle } from './mongooseim/dynamic-domains.js';
 
 export const DEFAULT_TARGET = 'pglite:./mongooseim-rehearsal';
 const RUN_LOCK = 'xmpp-migrate-run';
@@ -31,6 +32,8 @@ export interface OpenTargetOptions {
    * a run refuses such a target (exit 4), naming the columns.
    */
   acceptNonUtf8mb4?: boolean;
+  /** `--merge-archives`: see MongooseimTargetOptions.mergeArchives. */
+  mergeArchives?: { windowMicros: bigint };
   /** MySQL only: force a bulk path instead of choosing (tests, the benchmark). */
   mysqlBulk?: MysqlDialectOptions['bulk'];
 }
@@ -38,14 +41,19 @@ export interface OpenTargetOptions {
 interface TargetKind {
   matches(url: string): boolean;
   open(url: string, options: { mysqlBulk?: MysqlDialectOptions['bulk'] }): Promise<MongooseimDialect>;
+  /** Statement parameter markers, for the few statements written outside the dialects (domain_settings). */
+  params?: ParamStyle;
+  /** An embedded database one process opens once: other work on it shares the writer's connection. */
+  embedded?: boolean;
 }
 
 /** The dialects, one line each: which URLs they take and how they connect. */
 const TARGET_KINDS: TargetKind[] = [
-  { matches: (url) => url.startsWith('pglite:'), open: async (url) => new PostgresDialect(await openPglite(url.slice('pglite:'.length))) },
-  { matches: (url) => /^postgres(ql)?:\/\//.test(url), open: async (url) => new PostgresDialect(await openPostgres(url)) },
+  { matches: (url) => url.startsWith('pglite:'), open: async (url) => new PostgresDialect(await openPglite(url.slice('pglite:'.length))), params: 'dollar', embedded: true },
+  { matches: (url) => /^postgres(ql)?:\/\//.test(url), open: async (url) => new PostgresDialect(await openPostgres(url)), params: 'dollar' },
   {
     matches: (url) => /^(mysql|mariadb):\/\//.test(url),
+    params: 'question',
     open: async (url, options) => {
       const db = await openMysql(url);
       try {
@@ -87,16 +95,46 @@ export async function openTarget(url: string, options: OpenTargetOptions): Promi
   const dialect = await openDialect(url, { mysqlBulk: options.mysqlBulk });
   const { db } = dialect;
   try {
-    if (options.lock && !(await db.tryLock(options.lockSuffix ? `${RUN_LOCK} ${options.lockSuffix}` : RUN_LOCK))) {
-      throw new TargetError('run-locked', `another xmpp-migrate run holds the lock on ${db.displayName}; wait for it to finish (see \`xmpp-migrate status\`): two runs must not interleave`);
+    const lockName = options.lockSuffix ? `${RUN_LOCK} ${options.lockSuffix}` : RUN_LOCK;
+    if (options.lock && !(await db.tryLock(lockName))) {
+      const holder = await db.lockHolder?.(lockName).catch(() => undefined);
+      throw new TargetError(
+        'run-locked',
+        `another xmpp-migrate run holds the lock on ${db.displayName}${holder ? `: ${holder}` : ''}; wait for it to finish (see \`xmpp-migrate status\`): two runs must not interleave`,
+        { retryable: false },
+      );
     }
     if (options.lock && !options.acceptNonUtf8mb4 && dialect.characterSetProblems) {
       const problems = await dialect.characterSetProblems();
       if (problems.length > 0) throw new PlanRefusedError(characterSetRefusal(problems), problems);
     }
-    return await MongooseimSqlTarget.open(dialect, { settings: options.settings, createSchema: options.createSchema });
+    return await MongooseimSqlTarget.open(dialect, { settings: options.settings, createSchema: options.createSchema, mergeArchives: options.mergeArchives });
   } catch (err) {
     await db.close();
+    throw err;
+  }
+}
+
+/**
+ * MongooseIM's dynamic domains in the target (domain_settings, domain_events), read and written on a
+ * connection of their own, so a registration never lands inside a batch's transaction (an embedded PGlite
+ * target, which one process opens once, shares the writer's). Open it after `openTarget`, which may have
+ * created the schema. Without those tables, dynamic domains count as unused unless the config says otherwise.
+ */
+export async function openDynamicDomains(url: string, target: MigrationTarget, options: DynamicDomainsOptions): Promise<{ domains: DynamicDomains; close(): Promise<void> }> {
+  validateTargetUrl(url);
+  const kind = TARGET_KINDS.find((k) => k.matches(url))!;
+  const shared = kind.embedded && target instanceof MongooseimSqlTarget ? target.dialect : undefined;
+  const dialect = shared ?? (await kind.open(url, {}));
+  const close = async (): Promise<void> => {
+    if (!shared) await dialect.db.close();
+  };
+  try {
+    const present = (await dialect.tableExists('domain_settings')) && (await dialect.tableExists('domain_events'));
+    const tables = present ? new DomainSettingsTables(dialect.db, kind.params ?? 'dollar') : undefined;
+    return { domains: await DynamicDomains.open(tables, options), close };
+  } catch (err) {
+    await close();
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 // The interface between the runner and a target: encode records into rows, write batches atomically
 // with their checkpoint. The runner knows nothing of tables; the target knows nothing of sources.
 import type { MigrationRecord, RecordKind } from '../records.js';
+import type { InboxRebuildOptions, InboxRebuildSummary } from './mongooseim/inbox-rebuild.js';
 
 /** A row destined for one MongooseIM table, already encoded (dialect-independent). */
 export type TargetRow = { table: string } & Record<string, unknown>;
@@ -40,9 +41,35 @@ export interface CheckpointUpdate {
 }
 
 export interface WriteOutcome {
-  /** Per record kind: main rows newly written and rows that were already present. */
+  /** Per record kind: main rows newly written, rows already present as they are, present rows brought up to date. */
   written: Partial<Record<RecordKind, number>>;
   present: Partial<Record<RecordKind, number>>;
+  updated?: Partial<Record<RecordKind, number>>;
+  /** `--merge-archives`: messages another migration had already written (the same message from another store). */
+  merged?: Partial<Record<RecordKind, number>>;
+}
+
+export interface WriteOptions {
+  /**
+   * A delta pass: rows already present are brought up to the source's current values (a changed password,
+   * subscription, roster groups, vCard) instead of being kept. Archives are append-only either way.
+   */
+  refresh?: boolean;
+  /** The checkpoint identity of the migration writing (fingerprints of `--merge-archives` name it). */
+  migration?: string;
+}
+
+/** One pass over a stream: the bulk pass, then one per `run --delta`. */
+export interface StreamPass {
+  /** The high-water mark this pass reads past (the previous pass's mark); absent: the whole stream. */
+  since?: string;
+  /** The stream's high-water mark taken before this pass read anything; the next pass reads past it. */
+  mark?: string;
+  startedAt: string;
+}
+
+export interface PassLedger {
+  passes: StreamPass[];
 }
 
 /** A data problem the database refused (bad byte sequence, too long, constraint): bisect, then reject. */
@@ -83,15 +110,23 @@ export interface MigrationTarget {
    * `checkpoint` undefined: write the rows and leave the checkpoint where it is (part of one source record's
    * output, when a refused batch is split inside it; replaying that record later finds these rows present).
    */
-  write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined): Promise<WriteOutcome>;
+  write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined, options?: WriteOptions): Promise<WriteOutcome>;
   /** Saves a checkpoint alone (a stream that ended with rejects only, or an empty stream). */
   saveCheckpoint(checkpoint: CheckpointUpdate): Promise<void>;
   /** Loads a stream's checkpoint and restores the encoder state saved with it (MAM id tie-breaks). */
   beginStream(key: CheckpointKey): Promise<Checkpoint | undefined>;
   listCheckpoints(): Promise<Array<CheckpointKey & Checkpoint>>;
-  /** Archive summaries for verify, ordered by archive. */
-  archiveSummaries(): AsyncIterable<ArchiveSummary>;
+  /** The passes made over one stream of a migration (`key.stream` is the stream's own name). */
+  loadPassLedger(key: CheckpointKey): Promise<PassLedger | undefined>;
+  savePassLedger(key: CheckpointKey, ledger: PassLedger): Promise<void>;
+  /** Archive summaries for verify, ordered by archive; only those named (`server/user`) when `only` is given. */
+  archiveSummaries(only?: readonly string[]): AsyncIterable<ArchiveSummary>;
   /** Row counts for verify and plan. */
   inventory(): Promise<TargetInventory>;
+  /**
+   * `--inbox`, a post-step once every stream is complete: fills MongooseIM's inbox from what the target holds
+   * (src/target/mongooseim/inbox-rebuild.ts). Absent on targets that write nothing (dry runs).
+   */
+  rebuildInbox?(options: InboxRebuildOptions): Promise<InboxRebuildSummary>;
   close(): Promise<void>;
 }

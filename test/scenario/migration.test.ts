@@ -301,10 +301,13 @@ describe('the run lock', () => {
     const db = await freshMy('my_locked');
     const holder = await openMysql(db.url);
     await holder.query('SELECT GET_LOCK(?, 0)', [mysqlLockName('xmpp-migrate-run', db.name)]);
+    const { rows: me } = await holder.query<{ id: unknown }>('SELECT CONNECTION_ID() AS id');
     try {
       const result = await cli(['run', '--source', `xep0227:${join(fixtures, 'full-v1.1.xml')}`, '--target', db.url, '--create-schema'], { cwd: work });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/another xmpp-migrate run holds the lock/);
+      // The refusal names the holder, so the operator can find it.
+      expect(result.stderr).toMatch(new RegExp(`MySQL connection ${String(me[0]!.id)} \\(user \\w+, from 127\\.0\\.0\\.1:\\d+, connected \\d+ s ago\\)`));
       const { rows } = await holder.query<{ n: string }>('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE()');
       expect(rows[0]!.n).toBe('0');
     } finally {
@@ -314,13 +317,16 @@ describe('the run lock', () => {
 
   it('refuses a second run on the same target while one holds the lock', async () => {
     const db = await freshDb('locked');
-    const holder = new pg.Client({ connectionString: db.url });
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'the other run' });
     await holder.connect();
     await holder.query(`SELECT pg_advisory_lock(hashtext('xmpp-migrate-run'))`);
+    const { rows: me } = await holder.query(`SELECT pg_backend_pid() AS pid`);
     try {
       const result = await cli(['run', '--source', `xep0227:${join(fixtures, 'full-v1.1.xml')}`, '--target', db.url, '--create-schema'], { cwd: work });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/another xmpp-migrate run holds the lock/);
+      // The refusal names the holder, so the operator can find it.
+      expect(result.stderr).toContain(`PostgreSQL backend pid ${me[0].pid} (the other run, user postgres, from 127.0.0.1, connected since`);
       // The lock comes first: the refused run created nothing, not even the schema.
       const { rows } = await holder.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`);
       expect(rows[0].n).toBe(0);

@@ -2,7 +2,7 @@
 // written and checkpoints live in memory, so the rejects and counts are the ones a real run would give.
 import { randomBytes } from 'node:crypto';
 import type { MigrationRecord } from '../../records.js';
-import type { ArchiveSummary, Checkpoint, CheckpointKey, CheckpointUpdate, EncodedRecord, MigrationTarget, TargetInventory, WriteOutcome } from '../target.js';
+import type { ArchiveSummary, Checkpoint, CheckpointKey, CheckpointUpdate, EncodedRecord, MigrationTarget, PassLedger, TargetInventory, WriteOutcome } from '../target.js';
 import { MongooseimRowEncoder, SUPPORTED_KINDS } from './row-encoder.js';
 import type { TargetSettings } from './target-settings.js';
 
@@ -10,6 +10,7 @@ export class DryRunTarget implements MigrationTarget {
   readonly supportedKinds = SUPPORTED_KINDS;
   private readonly encoder: MongooseimRowEncoder;
   private readonly checkpoints = new Map<string, Checkpoint>();
+  private readonly ledgers = new Map<string, PassLedger>();
 
   constructor(readonly displayName: string, settings: TargetSettings) {
     this.encoder = new MongooseimRowEncoder(settings, randomBytes(32));
@@ -39,7 +40,15 @@ export class DryRunTarget implements MigrationTarget {
     return [];
   }
 
-  async *archiveSummaries(): AsyncIterable<ArchiveSummary> {}
+  async loadPassLedger(key: CheckpointKey): Promise<PassLedger | undefined> {
+    return this.ledgers.get(keyOf(key));
+  }
+
+  async savePassLedger(key: CheckpointKey, ledger: PassLedger): Promise<void> {
+    this.ledgers.set(keyOf(key), ledger);
+  }
+
+  async *archiveSummaries(_only?: readonly string[]): AsyncIterable<ArchiveSummary> {}
 
   async inventory(): Promise<TargetInventory> {
     return { tables: {} };

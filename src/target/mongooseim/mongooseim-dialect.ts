@@ -4,6 +4,7 @@
 // mongooseim-sql-target.ts. Capabilities are data here, never a branch on the dialect's name.
 import type { SqlDatabase, SqlSession } from '../sql-database.js';
 import type { Checkpoint, CheckpointKey, CheckpointUpdate } from '../target.js';
+import type { InboxSql } from './inbox-rebuild.js';
 import type { TableSpec } from './mongooseim-tables.js';
 import type { MongooseImTable } from './schema-tables.js';
 
@@ -72,6 +73,9 @@ export interface MongooseimDialect<S extends SqlSession = SqlSession> {
   saveCheckpoint(session: SqlSession, update: CheckpointUpdate, state: string | null): Promise<void>;
   /** Every checkpoint, oldest update first; empty when the table does not exist. */
   listCheckpoints(): Promise<Array<CheckpointKey & Checkpoint>>;
+  /** A value of xmpp_migrate_meta (the tool's own small state: pass ledgers of delta runs). */
+  readMeta(key: string): Promise<string | undefined>;
+  writeMeta(key: string, value: string): Promise<void>;
 
   // ---- one batch: staging, move, MAM collisions
   /** Outside the batch's transaction: makes the staging tables of `tables` exist and be empty. */
@@ -89,8 +93,32 @@ export interface MongooseimDialect<S extends SqlSession = SqlSession> {
   mamIdHolder(session: S, table: TableSpec, owner: unknown, id: bigint, message: unknown): Promise<'free' | 'same' | 'other'>;
   /** Inserts one row, values in `table.columns` order (as read back from the staging table). */
   insertRow(session: S, table: TableSpec, values: unknown[]): Promise<void>;
+  /**
+   * Delta runs, before insertMissing: brings present rows up to the staged values as `table.refresh` says
+   * (update the other columns of a present key; or delete the sets sharing `replaceSetBy` columns with a
+   * staged row, which insertMissing then writes anew). Returns rows changed (updated or deleted).
+   */
+  refreshPresent(session: S, table: TableSpec): Promise<number>;
+  /**
+   * `--merge-archives`, with the batch's fingerprints staged: removes from the staged MAM rows of `table` those
+   * with a fingerprint another migration stored for the same archive within `windowIds` of their id (and their
+   * staged fingerprints). Returns how many rows were removed.
+   */
+  dropMergedMessages(session: S, table: TableSpec, tbl: 'u' | 'r', windowIds: bigint): Promise<number>;
+  /** Stores the staged fingerprints (those left after dropMergedMessages); present ones are kept. */
+  recordFingerprints(session: S): Promise<void>;
   /** Deletes roster_version rows of every owner staged in rosterusers (a rewritten roster has no valid version); runs before insertMissing. */
   forgetRosterVersions(session: S): Promise<void>;
+  /**
+   * `table.prefer`, before refreshPresent and insertMissing: a present row whose key has a staged preferred row
+   * takes its values; staged rows that are not preferred leave staging where the present row is.
+   */
+  preferStaged(session: S, table: TableSpec): Promise<void>;
+  /**
+   * The `table.serialId` ids (as decimal text) of the present rows with these keys (values in `table.key`
+   * order), each with its key exactly as stored; keys equal only by collation are not returned.
+   */
+  findSerialIds(session: S, table: TableSpec, keys: string[][]): Promise<Array<{ id: string; key: string[] }>>;
 
   // ---- mam_server_user: outside any batch transaction, never renumbered
   findArchiveIds(pairs: Array<[server: string, user: string]>): Promise<Array<{ id: number; server: string; user_name: string }>>;
@@ -98,6 +126,11 @@ export interface MongooseimDialect<S extends SqlSession = SqlSession> {
   createArchiveIds(pairs: Array<[server: string, user: string]>): Promise<void>;
 
   // ---- verify and plan
-  archiveAggregates(table: TableSpec): AsyncIterable<ArchiveAggregate>;
+  /** Per-archive aggregates of a MAM table; only the archives named in `only` when given. */
+  archiveAggregates(table: TableSpec, only?: Array<[server: string, user: string]>): AsyncIterable<ArchiveAggregate>;
   countRows(table: string): Promise<number>;
+
+  // ---- post-steps
+  /** The inbox rebuild's statements on this database (`--inbox`). */
+  inboxSql(): InboxSql;
 }

@@ -4,7 +4,7 @@
 // (src/target/postgres, src/target/mysql) supplies the SQL; this file decides what happens.
 import { randomBytes } from 'node:crypto';
 import { TargetError } from '../../errors.js';
-import type { MigrationRecord } from '../../records.js';
+import type { MigrationRecord, RecordKind } from '../../records.js';
 import type { SqlSession } from '../sql-database.js';
 import type {
   ArchiveSummary,
@@ -13,14 +13,19 @@ import type {
   CheckpointUpdate,
   EncodedRecord,
   MigrationTarget,
+  PassLedger,
   TargetInventory,
   TargetRow,
+  WriteOptions,
   WriteOutcome,
 } from '../target.js';
 import type { BulkValue, MongooseimDialect } from './mongooseim-dialect.js';
-import { WRITER_TABLE, WRITER_TABLES, type TableSpec } from './mongooseim-tables.js';
+import { FINGERPRINT_TABLE, WRITER_TABLE, WRITER_TABLES, type TableSpec } from './mongooseim-tables.js';
+import { DeflatePool } from '../../encoding/deflate-pool.js';
+import { compressedFromPlain } from '../../encoding/etf.js';
 import { archiveKey, MongooseimRowEncoder, SUPPORTED_KINDS } from './row-encoder.js';
 import type { AllocatorState } from './mam-id-allocator.js';
+import { InboxRebuilder, type InboxRebuildOptions, type InboxRebuildSummary } from './inbox-rebuild.js';
 import type { TargetSettings } from './target-settings.js';
 
 /** mam_server_user ids cached at once; beyond this the least recently used are looked up again. */
@@ -33,6 +38,11 @@ export interface MongooseimTargetOptions {
   settings: TargetSettings;
   /** Create MongooseIM's schema when the database has none of its tables (rehearsal targets only). */
   createSchema: boolean;
+  /**
+   * `--merge-archives`: keep fingerprints of archived messages and skip a message another migration (another
+   * store of the same deployment) already wrote within the window: each message once.
+   */
+  mergeArchives?: { windowMicros: bigint };
 }
 
 export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements MigrationTarget {
@@ -40,6 +50,13 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   private readonly archiveIds = new Map<string, number>();
   private encoder!: MongooseimRowEncoder;
   private allocatorState: AllocatorState | undefined;
+  private merge: MongooseimTargetOptions['mergeArchives'];
+  private readonly deflatePool = new DeflatePool();
+  private get mamNode(): bigint {
+    return BigInt(this.settings.mamNode);
+  }
+  /** Per checkpoint key, the last checkpoint this process saw committed and the one being written: what the target must hold. */
+  private readonly savedCheckpoints = new Map<string, { committed?: CheckpointUpdate; pending?: CheckpointUpdate }>();
 
   private constructor(readonly dialect: MongooseimDialect<S>, readonly settings: TargetSettings) {}
 
@@ -53,10 +70,15 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
 
   static async open<S extends SqlSession>(dialect: MongooseimDialect<S>, options: MongooseimTargetOptions): Promise<MongooseimSqlTarget<S>> {
     const target = new MongooseimSqlTarget(dialect, options.settings);
+    target.merge = options.mergeArchives;
     await target.prepareSchema(options.createSchema || dialect.embedded);
     await dialect.prepareMeta();
     const seed = await dialect.saltSeed(randomBytes(32).toString('base64'));
     target.encoder = new MongooseimRowEncoder(options.settings, Buffer.from(seed, 'base64'));
+    target.encoder.fingerprints = options.mergeArchives !== undefined;
+    target.encoder.deferCompression = true;
+    // A replaced connection may lead to a server that lost commits it had acknowledged: stop before writing past them.
+    dialect.db.onReconnect(() => target.verifySavedCheckpoints());
     return target;
   }
 
@@ -88,8 +110,9 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
     return { cursor: stored.cursor, completed: stored.completed, records: stored.records, updatedAt: stored.updatedAt };
   }
 
-  async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined): Promise<WriteOutcome> {
+  async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined, options: WriteOptions = {}): Promise<WriteOutcome> {
     const { dialect } = this;
+    await this.compressMessages(batch);
     const byTable = new Map<TableSpec, TargetRow[]>();
     for (const encoded of batch) {
       for (const row of encoded.rows) {
@@ -101,44 +124,142 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
       }
     }
     await this.resolveArchiveIds(byTable);
-    const staged = [...byTable].map(([spec, rows]) => ({ spec, rows, values: stagedValues(spec, rows.map((row, i) => this.rowValues(spec, row, i))) }));
+    // Rows referring to a parent's serial id get their values once the parent is written (in the transaction).
+    const staged = [...byTable].map(([spec, rows]) => ({ spec, rows, values: spec.parent ? undefined : stagedValues(spec, rows.map((row, i) => this.rowValues(spec, row, i))) }));
     const state = lastAllocatorState(batch) ?? this.allocatorState;
-    const outcome: WriteOutcome = { written: {}, present: {} };
+    const outcome: WriteOutcome = { written: {}, present: {}, updated: {}, merged: {} };
+    const fingerprints = this.merge && options.migration !== undefined ? this.fingerprintValues(byTable, options.migration) : [];
     // Outside the transaction: a rolled-back batch must not take the staging tables with it.
-    await dialect.prepareStaging(staged.map((s) => s.spec));
+    await dialect.prepareStaging([...staged.map((s) => s.spec), ...(fingerprints.length > 0 ? [FINGERPRINT_TABLE] : [])]);
+    const saved = checkpoint && this.checkpointSaving(checkpoint);
     await dialect.db.transaction(async (session) => {
+      if (fingerprints.length > 0) await dialect.stage(session, FINGERPRINT_TABLE, fingerprints);
+      // Serial ids of this batch's parent rows (privacy_list, muc_rooms), by table and key.
+      const parentIds = new Map<string, string>();
       for (const { spec, rows, values } of staged) {
-        await dialect.stage(session, spec, values);
+        const presentKeys = spec.serialId ? await this.findParentIds(session, spec, rows, parentIds) : undefined;
+        await dialect.stage(session, spec, values ?? stagedValues(spec, this.childValues(spec, rows, parentIds)));
         // A rewritten roster must not be reported "unchanged" to clients holding an old version.
         if (spec.name === 'rosterusers') await dialect.forgetRosterVersions(session);
+        if (spec.prefer) await dialect.preferStaged(session, spec);
+        const changed = options.refresh && spec.refresh ? await dialect.refreshPresent(session, spec) : 0;
+        const merged = spec.mamOwner && fingerprints.length > 0 ? await dialect.dropMergedMessages(session, spec, spec.mamOwner === 'user_id' ? 'u' : 'r', this.merge!.windowMicros << 8n) : 0;
         let inserted = await dialect.insertMissing(session, spec);
-        if (spec.mamOwner && inserted < rows.length) inserted += await this.resolveCollisions(session, spec);
-        if (spec.mainOf) {
+        if (spec.mamOwner && inserted < rows.length - merged) inserted += await this.resolveCollisions(session, spec);
+        if (presentKeys) {
+          await this.findParentIds(session, spec, rows, parentIds);
+          countParents(spec, rows, presentKeys, spec.refresh === 'update' ? changed : 0, outcome);
+        } else if (spec.mainOf) {
+          // A replaced set is deleted and inserted again: its rows count as written, not as updated.
+          const updated = spec.refresh === 'update' ? changed : 0;
           outcome.written[spec.mainOf] = (outcome.written[spec.mainOf] ?? 0) + inserted;
-          outcome.present[spec.mainOf] = (outcome.present[spec.mainOf] ?? 0) + rows.length - inserted;
+          outcome.updated![spec.mainOf] = (outcome.updated![spec.mainOf] ?? 0) + updated;
+          outcome.merged![spec.mainOf] = (outcome.merged![spec.mainOf] ?? 0) + merged;
+          outcome.present[spec.mainOf] = (outcome.present[spec.mainOf] ?? 0) + rows.length - inserted - updated - merged;
         }
       }
+      if (fingerprints.length > 0) await dialect.recordFingerprints(session);
       if (checkpoint) await dialect.saveCheckpoint(session, checkpoint, state ? JSON.stringify(state) : null);
     });
     if (checkpoint) this.allocatorState = state;
+    if (saved) saved.committed = checkpoint;
     return outcome;
   }
 
+  /** Compressed-eterm messages the encoder left plain: deflated in the worker, all of the batch at once. */
+  private async compressMessages(batch: EncodedRecord[]): Promise<void> {
+    const rows: TargetRow[] = [];
+    for (const encoded of batch) for (const row of encoded.rows) if (row.deferredDeflate) rows.push(row);
+    if (rows.length === 0) return;
+    const zs = await this.deflatePool.deflateAll(rows.map((row) => (row.message as Buffer).subarray(1)));
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      row.message = compressedFromPlain(row.message as Buffer, zs[i]!);
+      delete row.deferredDeflate;
+    }
+  }
+
+  /** The staged fingerprint rows of the batch's archived messages (FINGERPRINT_TABLE columns). */
+  private fingerprintValues(byTable: Map<TableSpec, TargetRow[]>, migration: string): BulkValue[][] {
+    const values: BulkValue[][] = [];
+    const node = BigInt(this.settings.mamNode);
+    for (const [spec, tbl] of [[WRITER_TABLE.mam_message!, 'u'], [WRITER_TABLE.mam_muc_message!, 'r']] as const) {
+      for (const row of byTable.get(spec) ?? []) {
+        const owner = this.archiveIds.get(row.archive as string)!;
+        const id = ((row.micros as bigint) << 8n) | node;
+        for (const fp of (row.fingerprints as bigint[] | undefined) ?? []) values.push([tbl, owner, id, fp, migration]);
+      }
+    }
+    return values;
+  }
+
   async saveCheckpoint(checkpoint: CheckpointUpdate): Promise<void> {
+    const saved = this.checkpointSaving(checkpoint);
     await this.dialect.saveCheckpoint(this.dialect.db, checkpoint, this.allocatorState ? JSON.stringify(this.allocatorState) : null);
+    saved.committed = checkpoint;
+  }
+
+  /** Notes a checkpoint about to be written; the caller marks it committed once the database said so. */
+  private checkpointSaving(checkpoint: CheckpointUpdate): { committed?: CheckpointUpdate; pending?: CheckpointUpdate } {
+    const id = JSON.stringify([checkpoint.key.migration, checkpoint.key.stream, checkpoint.key.shard]);
+    let saved = this.savedCheckpoints.get(id);
+    if (!saved) this.savedCheckpoints.set(id, (saved = {}));
+    saved.pending = checkpoint;
+    return saved;
+  }
+
+  /**
+   * After a reconnect: every checkpoint committed by this process must still be there (or the one whose commit
+   * was in flight when the connection went: its acknowledgement may be what was lost). An older one means the
+   * server lost acknowledged commits (a crash with synchronous_commit off, a failover to an asynchronous
+   * standby); going on would leave a gap, so the run stops, and a new run resumes from what the target kept.
+   */
+  private async verifySavedCheckpoints(): Promise<void> {
+    for (const { committed, pending } of this.savedCheckpoints.values()) {
+      if (!committed) continue;
+      const stored = await this.dialect.loadCheckpoint(committed.key);
+      const holds = (c: CheckpointUpdate | undefined): boolean => c !== undefined && stored !== undefined && stored.cursor === c.cursor && stored.completed === c.completed;
+      if (holds(committed) || holds(pending)) continue;
+      throw new TargetError(
+        'target-lost-commits',
+        `after reconnecting to ${this.displayName}, the checkpoint of stream ${committed.key.stream} is behind what this run committed (${stored ? `${stored.records} records instead of ${committed.records}` : 'it is gone'}): the server lost transactions it had acknowledged (a crash with synchronous_commit off, or a failover to an asynchronous standby). This run stops; run it again to resume from the checkpoint the target kept, and nothing will be missing.`,
+        { retryable: false },
+      );
+    }
   }
 
   listCheckpoints(): Promise<Array<CheckpointKey & Checkpoint>> {
     return this.dialect.listCheckpoints();
   }
 
+  /** `--inbox`: MongooseIM's inbox from the personal archives and offline messages now in the target. */
+  rebuildInbox(options: InboxRebuildOptions): Promise<InboxRebuildSummary> {
+    return new InboxRebuilder(this.dialect.inboxSql(), this.dialect, this.settings.pmJidFormat).rebuild(options);
+  }
+
+  async loadPassLedger(key: CheckpointKey): Promise<PassLedger | undefined> {
+    const stored = await this.dialect.readMeta(passLedgerKey(key));
+    return stored === undefined ? undefined : (JSON.parse(stored) as PassLedger);
+  }
+
+  async savePassLedger(key: CheckpointKey, ledger: PassLedger): Promise<void> {
+    await this.dialect.writeMeta(passLedgerKey(key), JSON.stringify(ledger));
+  }
+
   private rowValues(spec: TableSpec, row: TargetRow, position: number): BulkValue[] {
     if (spec.serialOrder) return [...spec.columns.map((c) => row[c] as BulkValue), position];
     if (!spec.mamOwner) return spec.columns.map((c) => row[c] as BulkValue);
-    const values: Record<string, unknown> = { ...row, id: ((row.micros as bigint) << 8n) | BigInt(this.settings.mamNode) };
-    values[spec.mamOwner] = this.archiveIds.get(row.archive as string)!;
-    if (spec.mamOwner === 'room_id') values.sender_id = this.archiveIds.get(row.sender as string)!;
-    return spec.columns.map((c) => values[c] as BulkValue);
+    // Per message: no copy of the row object, just its values in column order.
+    const id = ((row.micros as bigint) << 8n) | this.mamNode;
+    const owner = this.archiveIds.get(row.archive as string)!;
+    const sender = spec.mamOwner === 'room_id' ? this.archiveIds.get(row.sender as string)! : undefined;
+    const columns = spec.columns;
+    const values = new Array<BulkValue>(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i]!;
+      values[i] = c === 'id' ? id : c === spec.mamOwner ? owner : c === 'sender_id' ? sender : (row[c] as BulkValue);
+    }
+    return values;
   }
 
   /**
@@ -165,6 +286,37 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
       }
     }
     return inserted;
+  }
+
+  /**
+   * Looks up the `serialId` of the rows' keys not known yet and records them in `ids`; returns the keys found.
+   * Before insertMissing: the keys already present. After it: the rest, just inserted.
+   */
+  private async findParentIds(session: S, spec: TableSpec, rows: TargetRow[], ids: Map<string, string>): Promise<Set<string>> {
+    const keys = new Map<string, string[]>();
+    for (const row of rows) {
+      const key = spec.key.map((k) => String(row[k]));
+      const text = parentKeyText(spec.name, key);
+      if (!ids.has(text)) keys.set(text, key);
+    }
+    const found = new Set<string>();
+    if (keys.size === 0) return found;
+    for (const { id, key } of await this.dialect.findSerialIds(session, spec, [...keys.values()])) {
+      const text = parentKeyText(spec.name, key);
+      ids.set(text, id);
+      found.add(text);
+    }
+    return found;
+  }
+
+  /** A child table's values, its `parent.column` taken from the parent row written earlier in this batch. */
+  private childValues(spec: TableSpec, rows: TargetRow[], ids: Map<string, string>): BulkValue[][] {
+    const { table, column, via } = spec.parent!;
+    return rows.map((row) => {
+      const id = ids.get(parentKeyText(table, row[via] as string[]));
+      if (id === undefined) throw new TargetError('internal', `${spec.name} row refers to a ${table} row (${(row[via] as string[]).join(', ')}) that this batch did not write`);
+      return spec.columns.map((c) => (c === column ? id : (row[c] as BulkValue)));
+    });
   }
 
   /** mam_server_user rows are created outside the batch transaction: ids are never renumbered or reused. */
@@ -194,9 +346,13 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
     }
   }
 
-  async *archiveSummaries(): AsyncIterable<ArchiveSummary> {
+  async *archiveSummaries(only?: readonly string[]): AsyncIterable<ArchiveSummary> {
+    const pairs = only?.map((archive) => {
+      const slash = archive.indexOf('/');
+      return [archive.slice(0, slash), archive.slice(slash + 1)] as [string, string];
+    });
     for (const spec of [WRITER_TABLE.mam_message!, WRITER_TABLE.mam_muc_message!]) {
-      for await (const a of this.dialect.archiveAggregates(spec)) {
+      for await (const a of this.dialect.archiveAggregates(spec, pairs)) {
         yield {
           archive: `${a.server}/${a.userName}`,
           type: spec.mamOwner === 'user_id' ? 'user' : 'room',
@@ -216,30 +372,67 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   }
 
   async close(): Promise<void> {
+    await this.deflatePool.close();
     await this.dialect.db.close();
   }
 }
 
 /**
  * The rows to stage: one per key, the first of the batch winning (two vCards of one user, an offline
- * message exported twice). MAM rows are unique per archive by construction and go through as they are.
+ * message exported twice) unless a later one is `TableSpec.prefer`red. MAM rows are unique per archive by construction and go through as they are.
  */
 function stagedValues(spec: TableSpec, values: BulkValue[][]): BulkValue[][] {
   if (spec.mamOwner) return values;
   const keyIndexes = spec.key.map((k) => spec.columns.indexOf(k));
-  const seen = new Set<string>();
-  return values.filter((row) => {
+  const prefer = spec.prefer && { index: spec.columns.indexOf(spec.prefer.column), value: spec.prefer.value };
+  const at = new Map<string, number>();
+  const out: BulkValue[][] = [];
+  for (const row of values) {
     const key = keyIndexes.map((i) => keyText(row[i])).join('\u0000');
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+    const i = at.get(key);
+    if (i === undefined) {
+      at.set(key, out.length);
+      out.push(row);
+    } else if (prefer && row[prefer.index] === prefer.value && out[i]![prefer.index] !== prefer.value) {
+      out[i] = row; // `TableSpec.prefer`: the preferred row wins wherever it is in the batch
+    }
+  }
+  return out;
+}
+
+const parentKeyText = (table: string, key: readonly string[]): string => `${table}\u0001${key.join('\u0000')}`;
+
+/**
+ * Written / present counts of a `serialId` table, per row: its kind is the row's `mainKind` (lists and
+ * blocklists share privacy_list) or the table's `mainOf`; a key present before the insert, or repeated in
+ * the batch, is present. Rows a delta run updated count as updated.
+ */
+function countParents(spec: TableSpec, rows: TargetRow[], presentKeys: Set<string>, updated: number, outcome: WriteOutcome): void {
+  const seen = new Set<string>();
+  const add = (counts: Partial<Record<RecordKind, number>>, kind: RecordKind, n: number): void => void (counts[kind] = (counts[kind] ?? 0) + n);
+  for (const row of rows) {
+    const kind = (row.mainKind as RecordKind | undefined) ?? spec.mainOf;
+    if (!kind) continue;
+    const text = parentKeyText(spec.name, spec.key.map((k) => String(row[k])));
+    const present = presentKeys.has(text) || seen.has(text);
+    add(outcome.written, kind, present ? 0 : 1);
+    add(outcome.present, kind, present ? 1 : 0);
+    seen.add(text);
+  }
+  if (spec.mainOf && updated > 0) {
+    add(outcome.updated!, spec.mainOf, updated);
+    add(outcome.present, spec.mainOf, -updated);
+  }
 }
 
 function keyText(value: BulkValue): string {
   if (value === null || value === undefined) return '\u0001';
   if (Buffer.isBuffer(value)) return value.toString('hex');
   return String(value);
+}
+
+function passLedgerKey(key: CheckpointKey): string {
+  return `passes/${key.migration}/${key.stream}/${key.shard}`;
 }
 
 /** The allocator state after a batch: the last MAM row written (archives arrive contiguously). */

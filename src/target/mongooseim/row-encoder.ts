@@ -7,8 +7,15 @@ import { JidError, parseJid, type Jid } from '../../jid.js';
 import type {
   AccountRecord,
   ArchivedMessageRecord,
+  BareJid,
+  BlocklistRecord,
+  LastActivityRecord,
   MigrationRecord,
+  MucRegistrationRecord,
+  MucRoomRecord,
   OfflineMessageRecord,
+  PepItemRecord,
+  PrivacyListRecord,
   PrivateXmlRecord,
   RecordKind,
   RosterItemRecord,
@@ -26,6 +33,10 @@ import { formatPassDetails } from '../../encoding/scram.js';
 import { askCode, subscriptionCode } from '../../encoding/roster-codes.js';
 import { vcardSearchFields } from '../../encoding/vcard-search.js';
 import { offlinePacket } from '../../encoding/offline-packet.js';
+import { BLOCKING_LIST, blocklistRows, PrivacyItemError, privacyListRows, RENAMED_BLOCKING_LIST, type PrivacyItemRow } from '../../encoding/privacy-list.js';
+import { AFFILIATION_CODES, MucOptionError, mucRoomOptionsJson } from '../../encoding/muc-room-options.js';
+import { messageFingerprints } from '../../encoding/archive-fingerprint.js';
+import { pepNodeAccess, PUBSUB_KEY_WIDTH } from '../../encoding/pubsub-pep.js';
 import type { EncodedRecord, TargetRow } from '../target.js';
 import { MamIdAllocator } from './mam-id-allocator.js';
 import type { TargetSettings } from './target-settings.js';
@@ -39,10 +50,22 @@ export const SUPPORTED_KINDS: ReadonlySet<RecordKind> = new Set<RecordKind>([
   'vcard',
   'private-xml',
   'offline-message',
+  'last-activity',
+  'muc-registration',
+  'privacy-list',
+  'blocklist',
+  'muc-room',
+  'pep-item',
 ]);
 
 /** Column widths MongooseIM's schema imposes; longer values would be refused or truncated. */
 const MAX_KEY = 250;
+
+/** `last.seconds` is a signed 32-bit integer on both databases. */
+const MAX_SECONDS = 2 ** 31 - 1;
+
+/** A parent row's key as child rows carry it (`TableSpec.parent.via`), in the parent table's key order. */
+export type ParentKey = string[];
 
 /** A mam_server_user key: `server\u0000user_name`. */
 export function archiveKey(server: string, user: string): string {
@@ -59,6 +82,14 @@ export class MongooseimRowEncoder {
    * @param saltSeed secret per target: salts of passwords hashed here derive from it, so a re-run
    *   writes the same bytes (idempotent) while salts stay unpredictable.
    */
+  /** `--merge-archives`: archived-message rows carry `fingerprints` (src/encoding/archive-fingerprint.ts). */
+  fingerprints = false;
+  /**
+   * Leave zlib to the writer (a worker thread, src/encoding/deflate-pool.ts): compressed-eterm messages are
+   * the plain term, marked `deferredDeflate`; the writer turns them into exactly the bytes encodeExml gives.
+   */
+  deferCompression = false;
+
   constructor(readonly settings: TargetSettings, private readonly saltSeed: Buffer) {}
 
   encode(record: MigrationRecord): EncodedRecord | Promise<EncodedRecord> {
@@ -75,6 +106,18 @@ export class MongooseimRowEncoder {
         return this.privateXml(record);
       case 'offline-message':
         return this.offline(record);
+      case 'last-activity':
+        return this.lastActivity(record);
+      case 'muc-registration':
+        return this.mucRegistration(record);
+      case 'privacy-list':
+        return this.privacyList(record);
+      case 'blocklist':
+        return this.blocklist(record);
+      case 'muc-room':
+        return this.mucRoom(record);
+      case 'pep-item':
+        return this.pepItem(record);
       default:
         throw new RecordError('unsupported-kind', `no MongooseIM writer for ${record.kind} records yet`, record.location);
     }
@@ -178,6 +221,8 @@ export class MongooseimRowEncoder {
       origin_id: prepared.originId ?? record.originId ?? null,
       is_groupchat: type === 'groupchat',
     };
+    if (this.deferringDeflate) row.deferredDeflate = true;
+    if (this.fingerprints) row.fingerprints = messageFingerprints({ peer: `${remote.local}@${remote.domain}`, direction: row.direction as string, stanza: prepared.stanza, originId: row.origin_id as string | null });
     checkWidth(record, 'mam_message.remote_resource', remote.resource);
     return { kind: 'archived-message', rows: [row], bytes: message.length + 64 };
   }
@@ -208,6 +253,8 @@ export class MongooseimRowEncoder {
       search_body: this.settings.fullTextSearch ? searchBodyOf(stanza) : '',
       origin_id: prepared.originId ?? record.originId ?? null,
     };
+    if (this.deferringDeflate) row.deferredDeflate = true;
+    if (this.fingerprints) row.fingerprints = messageFingerprints({ peer: nick, direction: '', stanza, originId: row.origin_id as string | null });
     return { kind: 'archived-message', rows: [row], bytes: message.length + 64 };
   }
 
@@ -258,10 +305,154 @@ export class MongooseimRowEncoder {
     };
   }
 
+  /** XEP-0012: mod_last_rdbms keeps one row per user, the Unix seconds of the last logout and its status text. */
+  private lastActivity(record: LastActivityRecord): EncodedRecord {
+    const { local: username, domain: server } = record.owner;
+    if (!Number.isInteger(record.seconds) || record.seconds < 0 || record.seconds > MAX_SECONDS) {
+      throw new RecordError('invalid-last-activity', `last activity of ${bareJidString(record.owner)}: ${record.seconds} is not Unix seconds MongooseIM's last.seconds (a 32-bit integer) can hold`, record.location);
+    }
+    return {
+      kind: 'last-activity',
+      rows: [{ table: 'last', server, username, seconds: record.seconds, state: record.status }],
+      bytes: 32 + record.status.length,
+    };
+  }
+
+  /** mod_muc_rdbms's registered nicks: one per (MUC host, user); set_nick refuses an empty nick. */
+  private mucRegistration(record: MucRegistrationRecord): EncodedRecord {
+    const mucHost = this.domain(record, record.mucHost, 'MUC host');
+    if (record.nick === '') throw new RecordError('invalid-muc-registration', `registration of ${bareJidString(record.user)} on ${mucHost} has an empty nick, which MongooseIM refuses`, record.location);
+    checkWidth(record, 'muc_registered.nick', record.nick);
+    checkWidth(record, 'muc_registered.muc_host', mucHost);
+    return {
+      kind: 'muc-registration',
+      rows: [{ table: 'muc_registered', muc_host: mucHost, luser: record.user.local, lserver: record.user.domain, nick: record.nick }],
+      bytes: 32 + record.nick.length,
+    };
+  }
+
+  /**
+   * A XEP-0016 list: its privacy_list row (the serial id the items refer to), its items, and the default-list
+   * row when it is the default. A source list named `blocking` is renamed (RENAMED_BLOCKING_LIST): that name is
+   * MongooseIM's XEP-0191 blocklist.
+   */
+  private privacyList(record: PrivacyListRecord): EncodedRecord {
+    if (record.name === '') throw new RecordError('invalid-privacy-list', `a privacy list of ${bareJidString(record.owner)} has an empty name`, record.location);
+    const name = record.name === BLOCKING_LIST ? RENAMED_BLOCKING_LIST : record.name;
+    checkWidth(record, 'privacy_list.name', name);
+    const items = this.privacyRows(record, () => privacyListRows(record.items));
+    return this.listRows(record, record.owner, name, items, record.isDefault);
+  }
+
+  /**
+   * XEP-0191, as mod_blocking keeps it: the list `blocking`, made the default list. When the user also has a
+   * default privacy list, the blocklist stays the default (BLOCKLIST_DEFAULT_RULE): the default-list row is
+   * `TableSpec.prefer`red over any other, in the batch and in the target, whichever record comes first.
+   */
+  private blocklist(record: BlocklistRecord): EncodedRecord {
+    const items = this.privacyRows(record, () => blocklistRows(record.blocked));
+    return this.listRows(record, record.owner, BLOCKING_LIST, items, true);
+  }
+
+  private privacyRows(record: PrivacyListRecord | BlocklistRecord, rows: () => PrivacyItemRow[]): PrivacyItemRow[] {
+    try {
+      return rows();
+    } catch (err) {
+      if (err instanceof PrivacyItemError) {
+        const what = record.kind === 'blocklist' ? 'the blocklist' : `privacy list ${JSON.stringify(record.name)}`;
+        throw new RecordError('invalid-privacy-item', `${what} of ${bareJidString(record.owner)}: ${err.message}`, record.location, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private listRows(record: PrivacyListRecord | BlocklistRecord, owner: BareJid, name: string, items: PrivacyItemRow[], isDefault: boolean): EncodedRecord {
+    const { local: username, domain: server } = owner;
+    const list: ParentKey = [server, username, name];
+    const rows: TargetRow[] = [{ table: 'privacy_list', server, username, name, mainKind: record.kind }];
+    let bytes = 64 + name.length;
+    for (const item of items) {
+      rows.push({ table: 'privacy_list_data', list, ...item });
+      bytes += 32 + item.value.length;
+    }
+    if (isDefault) rows.push({ table: 'privacy_default_list', server, username, name });
+    return { kind: record.kind, rows, bytes };
+  }
+
+  /** A persistent room: its muc_rooms row (options as JSON, without affiliations) and one muc_room_aff row per affiliated JID. */
+  private mucRoom(record: MucRoomRecord): EncodedRecord {
+    const { local: roomName, domain: mucHost } = record.room;
+    if (roomName === '') throw new RecordError('invalid-jid', `room ${mucHost} has no room name`, record.location);
+    checkWidth(record, 'muc_rooms.room_name', roomName);
+    checkWidth(record, 'muc_rooms.muc_host', mucHost);
+    let options: string;
+    try {
+      options = mucRoomOptionsJson(record.options);
+    } catch (err) {
+      if (err instanceof MucOptionError) throw new RecordError('invalid-muc-room', `room ${bareJidString(record.room)}: ${err.message}`, record.location, { cause: err });
+      throw err;
+    }
+    const room: ParentKey = [mucHost, roomName];
+    const rows: TargetRow[] = [{ table: 'muc_rooms', muc_host: mucHost, room_name: roomName, options, mainKind: 'muc-room' }];
+    for (const { jid, affiliation } of record.affiliations) {
+      // `none` is no affiliation: mod_muc_room drops it from the room's map, so it is never stored.
+      if (affiliation === 'none') continue;
+      const aff = AFFILIATION_CODES[affiliation];
+      if (aff === undefined) throw new RecordError('invalid-muc-room', `room ${bareJidString(record.room)}: affiliation ${JSON.stringify(affiliation)} of ${jid} is not owner, admin, member, outcast or none`, record.location);
+      const who = this.jid(record, jid, 'affiliated JID');
+      checkWidth(record, 'muc_room_aff.resource', who.resource);
+      rows.push({ table: 'muc_room_aff', room, luser: who.local, lserver: who.domain, resource: who.resource, aff });
+    }
+    return { kind: 'muc-room', rows, bytes: options.length + 64 * rows.length };
+  }
+
+  /**
+   * A PEP item as mod_pubsub_backend_rdbms keeps it: its node (created with the access model the node's XEP
+   * asks for, src/encoding/pubsub-pep.ts; max_items NULL, unlimited, as mod_pubsub's default) and the item, the
+   * owner as publisher, the payload as XML text, published_at in µs (0 when the source kept no time).
+   * Private-data nodes (bookmarks) are not written: mod_pubsub cannot keep them from the owner's contacts.
+   */
+  private pepItem(record: PepItemRecord): EncodedRecord {
+    const { local: user, domain } = record.owner;
+    const access = pepNodeAccess(record.node);
+    if ('privateData' in access) {
+      return { kind: 'pep-item', rows: [], bytes: 0, skipReason: `${access.privateData} (PEP node ${record.node}): MongooseIM's mod_pubsub has no whitelist access model, so it would show them to every contact; bookmarks belong in private XML storage:bookmarks (mod_private)` };
+    }
+    for (const [column, value] of [['pubsub_item.node_id', record.node], ['pubsub_item.item_id', record.itemId], ['pubsub_item.service_user', user], ['pubsub_item.service_domain', domain]] as const) {
+      if (value.length > PUBSUB_KEY_WIDTH) throw new RecordError('value-too-long', `${column} would be ${value.length} characters; MongooseIM's column holds ${PUBSUB_KEY_WIDTH}`, record.location);
+    }
+    if (record.itemId === '') throw new RecordError('invalid-pep-item', `PEP item of ${bareJidString(record.owner)} on ${record.node} has no item id`, record.location);
+    const payload = serializeXml(record.payload);
+    const node: TargetRow = { table: 'pubsub_node', service_domain: domain, service_user: user, node_id: record.node, access_model: access.access, max_items: null };
+    const item: TargetRow = {
+      table: 'pubsub_item',
+      service_domain: domain,
+      service_user: user,
+      node_id: record.node,
+      item_id: record.itemId,
+      publisher_domain: domain,
+      publisher_user: user,
+      publisher_resource: '',
+      payload,
+      published_at: record.publishedAt ?? 0n,
+    };
+    return { kind: 'pep-item', rows: [node, item], bytes: payload.length + 128 };
+  }
+
+  private domain(record: MigrationRecord, raw: string, what: string): string {
+    const jid = this.jid(record, raw, what);
+    if (jid.local !== '' || jid.resource !== '') throw new RecordError('invalid-jid', `${what} ${JSON.stringify(raw)} is not a bare domain`, record.location);
+    return jid.domain;
+  }
+
   private encodeMessage(stanza: ArchivedMessageRecord['stanza']): Buffer {
     const { messageFormat, exmlShape } = this.settings;
     if (messageFormat === 'xml') return Buffer.from(serializeXml(stanza), 'utf8');
-    return encodeExml(stanza, { shape: exmlShape, compressed: messageFormat === 'compressed-eterm' });
+    return encodeExml(stanza, { shape: exmlShape, compressed: messageFormat === 'compressed-eterm' && !this.deferCompression });
+  }
+
+  private get deferringDeflate(): boolean {
+    return this.deferCompression && this.settings.messageFormat === 'compressed-eterm';
   }
 
   private encodeJid(owner: { local: string; domain: string }, jid: Jid, record: ArchivedMessageRecord, column: string): string {

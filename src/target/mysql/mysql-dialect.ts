@@ -9,11 +9,12 @@ import { TargetDataError } from '../target.js';
 import type { Checkpoint, CheckpointKey, CheckpointUpdate } from '../target.js';
 import type { SqlSession } from '../sql-database.js';
 import type { ArchiveAggregate, BulkValue, CollidingRow, MongooseimDialect, SchemaReport, StoredCheckpoint } from '../mongooseim/mongooseim-dialect.js';
-import { STAGING_ORDER, stagingColumns, stagingName, type TableSpec } from '../mongooseim/mongooseim-tables.js';
+import { FINGERPRINT_TABLE, STAGING_ORDER, stagingColumns, stagingName, WRITER_TABLES, type TableSpec } from '../mongooseim/mongooseim-tables.js';
 import { checkMysqlCharacterSets, checkMysqlSchema, MONGOOSEIM_MYSQL_DDL } from '../mongooseim/schema-mysql.js';
 import type { MongooseImTable } from '../mongooseim/schema-tables.js';
 import { LOAD_DATA_FORMAT, loadDataLines, sqlTuple } from './mysql-bulk-text.js';
 import { LOCAL_INFILE_REFUSED, type MysqlDatabase, type MysqlSession } from './mysql-database.js';
+import { MysqlInboxSql } from './mysql-inbox.js';
 
 /** How batches reach the staging tables. */
 export type MysqlBulkMode = 'load-data' | 'insert';
@@ -36,6 +37,10 @@ const META_DDL = [
   `CREATE TABLE IF NOT EXISTS xmpp_migrate_meta (
      \`key\` varchar(128) NOT NULL PRIMARY KEY, value text NOT NULL
    ) ENGINE=InnoDB CHARACTER SET utf8mb4`,
+  `CREATE TABLE IF NOT EXISTS xmpp_migrate_fingerprints (
+     tbl char(1) NOT NULL, owner bigint NOT NULL, id bigint NOT NULL, fp bigint NOT NULL, migration varchar(128) NOT NULL,
+     PRIMARY KEY (tbl, owner, fp, id, migration)
+   ) ENGINE=InnoDB CHARACTER SET ascii`,
 ];
 
 /** Bytes a statement keeps free below max_allowed_packet (the packet header, the INSERT prefix). */
@@ -68,7 +73,14 @@ export class MysqlDialect implements MongooseimDialect<MysqlSession> {
   private readonly columnTypes = new Map<string, Map<string, ColumnType>>();
   private readonly stagingCreated = new Set<string>();
 
-  private constructor(readonly db: MysqlDatabase, private mode: MysqlBulkMode) {}
+  private constructor(readonly db: MysqlDatabase, private mode: MysqlBulkMode) {
+    // Temporary tables die with their connection: a replacement connection gets them before its first statement.
+    db.onReconnect(() => {
+      const lost = WRITER_TABLES.filter((spec) => this.stagingCreated.has(spec.name));
+      this.stagingCreated.clear();
+      return this.prepareStaging(lost);
+    });
+  }
 
   /**
    * Decides the bulk path. LOAD DATA LOCAL INFILE is the faster one, if narrowly: into staging on MariaDB
@@ -305,8 +317,107 @@ export class MysqlDialect implements MongooseimDialect<MysqlSession> {
     await session.query(`INSERT INTO ${table.name} (${table.columns.map(quote).join(', ')}) VALUES (${table.columns.map(() => '?').join(', ')})`, values);
   }
 
+  async refreshPresent(session: MysqlSession, table: TableSpec): Promise<number> {
+    const staging = stagingName(table.name);
+    const refresh = table.refresh;
+    if (!refresh) return 0;
+    const types = await this.columnsOf(table.name);
+    // Text compares by the column's collation (case-insensitive by default): "the same value" needs the same bytes.
+    const same = (a: string, b: string, c: string): string => (types.get(c)?.collation ? `CAST(${a} AS BINARY) <=> CAST(${b} AS BINARY)` : `${a} <=> ${b}`);
+    if (refresh !== 'update') {
+      const scope = refresh.replaceSetBy;
+      // A temporary table cannot be opened twice in one statement: the whole set goes, insertMissing writes it anew.
+      const { rowCount } = await session.query(
+        `DELETE t FROM ${table.name} t JOIN (SELECT DISTINCT ${scope.map(quote).join(', ')} FROM ${staging}) s ON ${scope.map((c) => `t.${quote(c)} = s.${quote(c)} AND ${same(`t.${quote(c)}`, `s.${quote(c)}`, c)}`).join(' AND ')}`,
+      );
+      return rowCount;
+    }
+    const others = table.columns.filter((c) => !table.key.includes(c));
+    if (others.length === 0) return 0;
+    const value = (c: string): string => (table.nowIfNull?.includes(c) ? `COALESCE(s.${quote(c)}, t.${quote(c)})` : `s.${quote(c)}`);
+    const keyMatch = table.key.map((k) => `t.${quote(k)} = s.${quote(k)} AND ${same(`t.${quote(k)}`, `s.${quote(k)}`, k)}`).join(' AND ');
+    const { rowCount } = await session.query(
+      `UPDATE ${table.name} t JOIN ${staging} s ON ${keyMatch}
+       SET ${others.map((c) => `t.${quote(c)} = ${value(c)}`).join(', ')}
+       WHERE NOT (${others.map((c) => same(`t.${quote(c)}`, value(c), c)).join(' AND ')})`,
+    );
+    return rowCount;
+  }
+
+  async dropMergedMessages(session: MysqlSession, table: TableSpec, tbl: 'u' | 'r', windowIds: bigint): Promise<number> {
+    const owner = quote(table.mamOwner!);
+    const staging = stagingName(table.name);
+    const fingerprints = stagingName(FINGERPRINT_TABLE.name);
+    const window = windowIds.toString();
+    // Each temporary table appears once per statement (MySQL cannot reopen one).
+    const { rowCount } = await session.query(
+      `DELETE s FROM ${staging} s JOIN ${fingerprints} f ON f.tbl = ? AND f.owner = s.${owner} AND f.id = s.id
+       JOIN ${FINGERPRINT_TABLE.name} g ON g.tbl = f.tbl AND g.owner = f.owner AND g.fp = f.fp AND g.migration <> f.migration
+         AND g.id BETWEEN f.id - ${window} AND f.id + ${window}`,
+      [tbl],
+    );
+    if (rowCount > 0) {
+      await session.query(`DELETE f FROM ${fingerprints} f LEFT JOIN ${staging} s ON s.${owner} = f.owner AND s.id = f.id WHERE f.tbl = ? AND s.id IS NULL`, [tbl]);
+    }
+    return rowCount;
+  }
+
+  async recordFingerprints(session: MysqlSession): Promise<void> {
+    const columns = FINGERPRINT_TABLE.columns.join(', ');
+    await session.query(`INSERT INTO ${FINGERPRINT_TABLE.name} (${columns}) SELECT ${columns} FROM ${stagingName(FINGERPRINT_TABLE.name)} f ON DUPLICATE KEY UPDATE ${FINGERPRINT_TABLE.name}.id = ${FINGERPRINT_TABLE.name}.id`);
+  }
+
+  async readMeta(key: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ value: string }>('SELECT value FROM xmpp_migrate_meta WHERE `key` = ?', [key]);
+    return rows[0]?.value;
+  }
+
+  async writeMeta(key: string, value: string): Promise<void> {
+    await this.db.query('INSERT INTO xmpp_migrate_meta (`key`, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)', [key, value]);
+  }
+
   async forgetRosterVersions(session: MysqlSession): Promise<void> {
     await session.query(`DELETE v FROM roster_version v JOIN (SELECT DISTINCT server, username FROM ${stagingName('rosterusers')}) s ON v.server = s.server AND v.username = s.username`);
+  }
+
+  async preferStaged(session: MysqlSession, table: TableSpec): Promise<void> {
+    const staging = stagingName(table.name);
+    const column = quote(table.prefer!.column);
+    const value = table.prefer!.value;
+    const types = await this.columnsOf(table.name);
+    // Same bytes, not only equal by the column's collation (as insertMissing decides "present").
+    const keyMatch = table.key.map((k) => `t.${quote(k)} = s.${quote(k)}${types.get(k)?.collation ? ` AND CAST(t.${quote(k)} AS BINARY) = CAST(s.${quote(k)} AS BINARY)` : ''}`).join(' AND ');
+    const others = table.columns.filter((c) => !table.key.includes(c));
+    await session.query(
+      `UPDATE ${table.name} t JOIN ${staging} s ON ${keyMatch} SET ${others.map((c) => `t.${quote(c)} = s.${quote(c)}`).join(', ')}
+       WHERE CAST(s.${column} AS BINARY) = CAST(? AS BINARY) AND CAST(t.${column} AS BINARY) <> CAST(? AS BINARY)`,
+      [value, value],
+    );
+    await session.query(
+      `DELETE s FROM ${staging} s JOIN ${table.name} t ON ${keyMatch}
+       WHERE CAST(s.${column} AS BINARY) <> CAST(? AS BINARY) AND CAST(t.${column} AS BINARY) = CAST(? AS BINARY)`,
+      [value, value],
+    );
+  }
+
+  async findSerialIds(session: MysqlSession, table: TableSpec, keys: string[][]): Promise<Array<{ id: string; key: string[] }>> {
+    const wanted = new Set(keys.map((k) => k.join('\u0000')));
+    const found: Array<{ id: string; key: string[] }> = [];
+    for (let i = 0; i < keys.length; i += ARCHIVE_PAIRS_PER_STATEMENT) {
+      const chunk = keys.slice(i, i + ARCHIVE_PAIRS_PER_STATEMENT);
+      const tuple = `(${table.key.map(() => '?').join(', ')})`;
+      const { rows } = await session.query<Record<string, string>>(
+        `SELECT CAST(${quote(table.serialId!)} AS CHAR) AS xm_id, ${table.key.map(quote).join(', ')} FROM ${table.name}
+         WHERE (${table.key.map(quote).join(', ')}) IN (${chunk.map(() => tuple).join(', ')})`,
+        chunk.flat(),
+      );
+      for (const row of rows) {
+        const key = table.key.map((k) => String(row[k]));
+        // The IN compares by collation: keep only the rows stored with exactly these bytes.
+        if (wanted.has(key.join('\u0000'))) found.push({ id: String(row.xm_id), key });
+      }
+    }
+    return found;
   }
 
   async findArchiveIds(pairs: Array<[string, string]>): Promise<Array<{ id: number; server: string; user_name: string }>> {
@@ -331,7 +442,7 @@ export class MysqlDialect implements MongooseimDialect<MysqlSession> {
     }
   }
 
-  async *archiveAggregates(table: TableSpec): AsyncIterable<ArchiveAggregate> {
+  async *archiveAggregates(table: TableSpec, only?: Array<[string, string]>): AsyncIterable<ArchiveAggregate> {
     const owner = quote(table.mamOwner!);
     // GROUP_CONCAT stops at max_allowed_packet (session group_concat_max_len is set to it): archives whose
     // concatenated hashes would not fit are hashed page by page instead.
@@ -340,7 +451,9 @@ export class MysqlDialect implements MongooseimDialect<MysqlSession> {
       `SELECT u.id AS owner_id, u.server, u.user_name, count(*) AS count, min(m.id) AS first_id, max(m.id) AS last_id,
               IF(count(*) <= ${fits}, MD5(GROUP_CONCAT(MD5(m.message) ORDER BY m.id SEPARATOR '')), NULL) AS hash
          FROM ${table.name} m JOIN mam_server_user u ON u.id = m.${owner}
+         ${only ? (only.length === 0 ? 'WHERE FALSE' : `WHERE (u.server, u.user_name) IN (${only.map(() => '(?, ?)').join(', ')})`) : ''}
         GROUP BY u.id, u.server, u.user_name ORDER BY u.server, u.user_name`,
+      only ? only.flat() : [],
     );
     for (const row of rows) {
       yield {
@@ -371,6 +484,10 @@ export class MysqlDialect implements MongooseimDialect<MysqlSession> {
   async countRows(table: string): Promise<number> {
     const { rows } = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
     return Number(rows[0]!.n);
+  }
+
+  inboxSql(): MysqlInboxSql {
+    return new MysqlInboxSql(this.db);
   }
 }
 

@@ -4,10 +4,11 @@
 import type { SqlSession } from '../sql-database.js';
 import type { Checkpoint, CheckpointKey, CheckpointUpdate } from '../target.js';
 import type { ArchiveAggregate, BulkValue, CollidingRow, MongooseimDialect, SchemaReport, StoredCheckpoint } from '../mongooseim/mongooseim-dialect.js';
-import { STAGING_ORDER, stagingColumns, stagingName, WRITER_TABLES, type TableSpec } from '../mongooseim/mongooseim-tables.js';
+import { FINGERPRINT_TABLE, STAGING_ORDER, stagingColumns, stagingName, WRITER_TABLES, type TableSpec } from '../mongooseim/mongooseim-tables.js';
 import { checkPgSchema, MONGOOSEIM_PG_DDL } from '../mongooseim/schema-pg.js';
 import type { MongooseImTable } from '../mongooseim/schema-tables.js';
 import { copyRows, type CopyValue } from './postgres-bulk-text.js';
+import { PostgresInboxSql } from './postgres-inbox.js';
 import type { PgSession, PostgresDatabase } from './postgres-database.js';
 
 const META_DDL = [
@@ -17,6 +18,9 @@ const META_DDL = [
      updated_at timestamptz NOT NULL DEFAULT now(),
      PRIMARY KEY (migration, stream, shard))`,
   `CREATE TABLE IF NOT EXISTS xmpp_migrate_meta (key text PRIMARY KEY, value text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS xmpp_migrate_fingerprints (
+     tbl char(1) NOT NULL, owner bigint NOT NULL, id bigint NOT NULL, fp bigint NOT NULL, migration text NOT NULL,
+     PRIMARY KEY (tbl, owner, fp, id, migration))`,
 ];
 
 /** bigint parameters as decimal text: neither `pg` nor PGlite binds a JS bigint. */
@@ -92,12 +96,18 @@ export class PostgresDialect implements MongooseimDialect<PgSession> {
 
   async prepareStaging(): Promise<void> {
     if (this.stagingReady) return;
-    for (const spec of WRITER_TABLES) {
+    await this.createStaging();
+    // Temporary tables die with their connection: a replacement connection gets them before its first statement.
+    this.db.onReconnect(() => this.createStaging());
+    this.stagingReady = true;
+  }
+
+  private async createStaging(): Promise<void> {
+    for (const spec of [...WRITER_TABLES, FINGERPRINT_TABLE]) {
       // Temporary, per connection, emptied at every commit: nothing to clean up after a kill.
       const order = spec.serialOrder ? `, 0::bigint AS ${STAGING_ORDER}` : '';
       await this.db.query(`CREATE TEMP TABLE IF NOT EXISTS ${stagingName(spec.name)} ON COMMIT DELETE ROWS AS SELECT ${spec.columns.join(', ')}${order} FROM ${spec.name} WITH NO DATA`);
     }
-    this.stagingReady = true;
   }
 
   stage(session: PgSession, table: TableSpec, rows: BulkValue[][]): Promise<void> {
@@ -144,8 +154,84 @@ export class PostgresDialect implements MongooseimDialect<PgSession> {
     await session.query(`INSERT INTO ${table.name} (${table.columns.join(', ')}) VALUES (${placeholders})`, values.map(param));
   }
 
+  async refreshPresent(session: PgSession, table: TableSpec): Promise<number> {
+    const staging = stagingName(table.name);
+    const refresh = table.refresh;
+    if (!refresh) return 0;
+    if (refresh !== 'update') {
+      const scope = refresh.replaceSetBy;
+      const { rowCount } = await session.query(
+        `DELETE FROM ${table.name} t USING (SELECT DISTINCT ${scope.join(', ')} FROM ${staging}) s WHERE ${scope.map((c) => `t.${c} = s.${c}`).join(' AND ')}`,
+      );
+      return rowCount;
+    }
+    const others = table.columns.filter((c) => !table.key.includes(c));
+    if (others.length === 0) return 0;
+    const value = (c: string): string => (table.nowIfNull?.includes(c) ? `COALESCE(s.${c}, t.${c})` : `s.${c}`);
+    // Compared as text: json columns (muc_rooms.options) have no equality operator.
+    const { rowCount } = await session.query(
+      `UPDATE ${table.name} t SET ${others.map((c) => `${c} = ${value(c)}`).join(', ')} FROM ${staging} s
+       WHERE ${table.key.map((k) => `t.${k} = s.${k}`).join(' AND ')}
+         AND (${others.map((c) => `t.${c}::text`).join(', ')}) IS DISTINCT FROM (${others.map((c) => `(${value(c)})::text`).join(', ')})`,
+    );
+    return rowCount;
+  }
+
+  async dropMergedMessages(session: PgSession, table: TableSpec, tbl: 'u' | 'r', windowIds: bigint): Promise<number> {
+    const owner = table.mamOwner!;
+    const staging = stagingName(table.name);
+    const fingerprints = stagingName(FINGERPRINT_TABLE.name);
+    const { rowCount } = await session.query(
+      `DELETE FROM ${staging} s WHERE EXISTS (
+         SELECT 1 FROM ${fingerprints} f JOIN ${FINGERPRINT_TABLE.name} g
+           ON g.tbl = f.tbl AND g.owner = f.owner AND g.fp = f.fp AND g.migration <> f.migration AND g.id BETWEEN f.id - $2::bigint AND f.id + $2::bigint
+         WHERE f.tbl = $1 AND f.owner = s.${owner} AND f.id = s.id)`,
+      [tbl, windowIds.toString()],
+    );
+    if (rowCount > 0) {
+      await session.query(`DELETE FROM ${fingerprints} f WHERE f.tbl = $1 AND NOT EXISTS (SELECT 1 FROM ${staging} s WHERE s.${owner} = f.owner AND s.id = f.id)`, [tbl]);
+    }
+    return rowCount;
+  }
+
+  async recordFingerprints(session: PgSession): Promise<void> {
+    const columns = FINGERPRINT_TABLE.columns.join(', ');
+    await session.query(`INSERT INTO ${FINGERPRINT_TABLE.name} (${columns}) SELECT ${columns} FROM ${stagingName(FINGERPRINT_TABLE.name)} ON CONFLICT DO NOTHING`);
+  }
+
+  async readMeta(key: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ value: string }>(`SELECT value FROM xmpp_migrate_meta WHERE key = $1`, [key]);
+    return rows[0]?.value;
+  }
+
+  async writeMeta(key: string, value: string): Promise<void> {
+    await this.db.query(`INSERT INTO xmpp_migrate_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [key, value]);
+  }
+
   async forgetRosterVersions(session: PgSession): Promise<void> {
     await session.query(`DELETE FROM roster_version v USING (SELECT DISTINCT server, username FROM ${stagingName('rosterusers')}) s WHERE v.server = s.server AND v.username = s.username`);
+  }
+
+  async preferStaged(session: PgSession, table: TableSpec): Promise<void> {
+    const { column } = table.prefer!;
+    const staging = stagingName(table.name);
+    const keyMatch = table.key.map((k) => `t.${k} = s.${k}`).join(' AND ');
+    const others = table.columns.filter((c) => !table.key.includes(c));
+    await session.query(
+      `UPDATE ${table.name} t SET ${others.map((c) => `${c} = s.${c}`).join(', ')} FROM ${staging} s
+       WHERE ${keyMatch} AND s.${column} = $1 AND t.${column} <> $1`,
+      [table.prefer!.value],
+    );
+    await session.query(`DELETE FROM ${staging} s USING ${table.name} t WHERE ${keyMatch} AND s.${column} <> $1 AND t.${column} = $1`, [table.prefer!.value]);
+  }
+
+  async findSerialIds(session: PgSession, table: TableSpec, keys: string[][]): Promise<Array<{ id: string; key: string[] }>> {
+    const { rows } = await session.query<Record<string, string>>(
+      `SELECT t.${table.serialId}::text AS xm_id, ${table.key.map((k) => `t.${k}`).join(', ')} FROM ${table.name} t
+       JOIN unnest(${table.key.map((_, i) => `$${i + 1}::text[]`).join(', ')}) AS w(${table.key.join(', ')}) ON ${table.key.map((k) => `t.${k} = w.${k}`).join(' AND ')}`,
+      table.key.map((_, i) => keys.map((k) => k[i])),
+    );
+    return rows.map((r) => ({ id: r.xm_id!, key: table.key.map((k) => r[k]!) }));
   }
 
   async findArchiveIds(pairs: Array<[string, string]>): Promise<Array<{ id: number; server: string; user_name: string }>> {
@@ -163,12 +249,14 @@ export class PostgresDialect implements MongooseimDialect<PgSession> {
     ]);
   }
 
-  async *archiveAggregates(table: TableSpec): AsyncIterable<ArchiveAggregate> {
+  async *archiveAggregates(table: TableSpec, only?: Array<[string, string]>): AsyncIterable<ArchiveAggregate> {
+    const filter = only ? 'WHERE (u.server, u.user_name) IN (SELECT * FROM unnest($1::text[], $2::text[]))' : '';
     const { rows } = await this.db.query<{ server: string; user_name: string; count: string; first_id: string; last_id: string; hash: string }>(
       `SELECT u.server, u.user_name, count(*)::text AS count, min(m.id)::text AS first_id, max(m.id)::text AS last_id,
               md5(string_agg(md5(m.message), '' ORDER BY m.id)) AS hash
-       FROM ${table.name} m JOIN mam_server_user u ON u.id = m.${table.mamOwner}
+       FROM ${table.name} m JOIN mam_server_user u ON u.id = m.${table.mamOwner} ${filter}
        GROUP BY u.server, u.user_name ORDER BY u.server, u.user_name`,
+      only ? [only.map((p) => p[0]), only.map((p) => p[1])] : [],
     );
     for (const row of rows) {
       yield { server: row.server, userName: row.user_name, count: Number(row.count), firstId: BigInt(row.first_id), lastId: BigInt(row.last_id), contentHash: row.hash };
@@ -178,5 +266,9 @@ export class PostgresDialect implements MongooseimDialect<PgSession> {
   async countRows(table: string): Promise<number> {
     const { rows } = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
     return Number(rows[0]!.n);
+  }
+
+  inboxSql(): PostgresInboxSql {
+    return new PostgresInboxSql(this.db);
   }
 }

@@ -215,8 +215,14 @@ interface HostInfo {
   archiveStores: Set<string>;
 }
 
+/** Streams whose stores only grow (MAM archives): delta passes read them past a sort_id mark. */
+const APPEND_ONLY_STREAMS = new Set(['archives', 'muc-archives']);
+
+/** sort_ids drawn before a mark but committed after it: a delta pass re-reads this many below the mark. */
+const DELTA_SORT_ID_LAG = 10_000;
+
 class ProsodySqlSource implements SourceAdapter {
-  readonly capabilities = { resume: 'seek' as const, delta: 'scan' as const, kinds: PROSODY_KINDS };
+  readonly capabilities = { resume: 'seek' as const, delta: 'exact' as const, kinds: PROSODY_KINDS };
   private readonly records: ProsodyRecords;
   private hasArchiveTable = true;
 
@@ -256,12 +262,22 @@ class ProsodySqlSource implements SourceAdapter {
     }
   }
 
-  read(stream: string, after?: string): AsyncIterable<SourceItem> {
+  read(stream: string, after?: string, since?: string): AsyncIterable<SourceItem> {
     if (!PROSODY_STREAMS.some((s) => s.name === stream)) {
       throw new UsageError(`the prosody+sql source has no stream ${JSON.stringify(stream)}: ${PROSODY_STREAMS.map((s) => s.name).join(', ')}`);
     }
     const resume = after === undefined ? undefined : decodeCursor(after);
-    return this.readStream(stream, resume, new ProsodySignals());
+    if (since !== undefined && !/^\d+$/.test(since)) throw new UsageError(`the prosody+sql source cannot read ${stream} since ${JSON.stringify(since)}: not a sort_id`);
+    // Append-only archive stores are read past the mark, less a lag for sort_ids drawn before it but committed after.
+    const fromSortId = since !== undefined && APPEND_ONLY_STREAMS.has(stream) ? Math.max(-1, Number(since) - DELTA_SORT_ID_LAG) : undefined;
+    return this.readStream(stream, resume, new ProsodySignals(), fromSortId);
+  }
+
+  /** The largest sort_id of prosodyarchive: the high-water mark of the archive streams. */
+  async highWater(stream: string): Promise<string | undefined> {
+    if (!APPEND_ONLY_STREAMS.has(stream) || !this.hasArchiveTable) return undefined;
+    const row = (await this.db.query(`SELECT max("sort_id") AS "m" FROM "prosodyarchive"`, []))[0];
+    return row?.m === null || row?.m === undefined ? undefined : String(row.m);
   }
 
   async inventory(): Promise<SourceInventory> {
@@ -444,7 +460,7 @@ class ProsodySqlSource implements SourceAdapter {
     throw err;
   }
 
-  private async *readStream(stream: string, resume: { seq: number; pos: Position } | undefined, signals: ProsodySignals): AsyncGenerator<SourceItem> {
+  private async *readStream(stream: string, resume: { seq: number; pos: Position } | undefined, signals: ProsodySignals, fromSortId?: number): AsyncGenerator<SourceItem> {
     let seq = resume?.seq ?? 0;
     const from = resume?.pos;
     const emit = (p: Produced, pos: Position): SourceItem => {
@@ -505,7 +521,7 @@ class ProsodySqlSource implements SourceAdapter {
               signals.listSize(stream, store, count);
               continue;
             }
-            for await (const row of this.archiveRows(h.host, user, store, inUnit && part === inUnit.p ? inUnit.i : -1)) {
+            for await (const row of this.archiveRows(h.host, user, store, Math.max(inUnit && part === inUnit.p ? inUnit.i : -1, fromSortId ?? -1))) {
               count++;
               const sortId = Number(row.sort_id);
               const where: Where = { table: 'prosodyarchive', key: `sort_id=${sortId}` };

@@ -26,13 +26,15 @@ const BULK_ROWS = 30_000;
 
 interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   events: Array<Record<string, unknown>>;
 }
 
 /** Runs the CLI from its sources; `onEvent` sees each NDJSON line of --json output as it arrives. */
-function cli(args: string[], cwd: string, onEvent?: (event: Record<string, unknown>) => void): Promise<CliResult> {
+/** `onEvent` returning 'kill' SIGKILLs the process there (a crash mid-pass). */
+function cli(args: string[], cwd: string, onEvent?: (event: Record<string, unknown>) => void | 'kill'): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', TSX_LOADER, join(root, 'src', 'cli', 'bin.ts'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -49,12 +51,12 @@ function cli(args: string[], cwd: string, onEvent?: (event: Record<string, unkno
         if (!line.startsWith('{')) continue;
         const event = JSON.parse(line) as Record<string, unknown>;
         events.push(event);
-        onEvent?.(event);
+        if (onEvent?.(event) === 'kill' && child.exitCode === null && !child.killed) child.kill('SIGKILL');
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, events }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, events }));
   });
 }
 
@@ -152,13 +154,21 @@ describe('a staged cutover from a live ejabberd', () => {
     const bulkStreams = bulk.events.filter((e) => e.event === 'stream-start');
     expect(bulkStreams.every((e) => e.pass === 0)).toBe(true);
 
-    // The delta: a new pass per stream; the archive read past the bulk pass's high-water mark.
-    const delta = await cli(['run', ...common, '--delta', '--defer-offline', '--reject-file', join(work, 'r2.ndjson')], work);
+    // The delta: a new pass per stream; the archive read past the bulk pass's high-water mark. The first try
+    // is SIGKILLed in the middle of the archive pass; the same command resumes that pass, not a new one.
+    let archiveBatches = 0;
+    const crashed = await cli(['run', ...common, '--delta', '--defer-offline', '--batch-rows', '500', '--reject-file', join(work, 'r2.ndjson')], work, (event) =>
+      event.event === 'batch-written' && event.stream === 'archive' && ++archiveBatches === 3 ? 'kill' : undefined,
+    );
+    expect(crashed.signal).toBe('SIGKILL');
+    const crashedStart = crashed.events.find((e) => e.event === 'stream-start' && e.stream === 'archive')!;
+    expect(crashedStart).toMatchObject({ pass: 1, startedFrom: 'start' });
+    expect(Number(crashedStart.since)).toBeGreaterThanOrEqual(BULK_ROWS);
+    const delta = await cli(['run', ...common, '--delta', '--defer-offline', '--batch-rows', '500', '--reject-file', join(work, 'r2.ndjson')], work);
     expect(delta.stderr).toBe('');
     expect(delta.code).toBe(0);
     const archiveStart = delta.events.find((e) => e.event === 'stream-start' && e.stream === 'archive')!;
-    expect(archiveStart).toMatchObject({ pass: 1, startedFrom: 'start' });
-    expect(Number(archiveStart.since)).toBeGreaterThanOrEqual(BULK_ROWS);
+    expect(archiveStart).toMatchObject({ pass: 1, startedFrom: 'resumed', since: crashedStart.since });
     const deltaSummary = delta.events.find((e) => e.event === 'summary') as { kinds: Record<string, { read: number; updated: number; written: number }> };
     // Only the rows past the mark (less a lag for ids drawn before it but committed after) are read again.
     expect(deltaSummary.kinds['archived-message']!.read).toBeLessThan(BULK_ROWS / 2);

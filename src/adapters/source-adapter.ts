@@ -64,6 +64,11 @@ export interface SourceAdapter {
   streams(): StreamInfo[];
   inventory(): Promise<SourceInventory>;
   /**
+   * `plan --quick`: counts without reading every record (a byte scan of an export), for sources whose full
+   * inventory is a full read. Estimates: rejects are not known.
+   */
+  quickInventory?(): Promise<SourceInventory>;
+  /**
    * Reads one stream in a stable order, strictly after `after` (a cursor this stream produced).
    * Archived messages of one archive come together and in archive order.
    */

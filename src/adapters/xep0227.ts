@@ -10,6 +10,7 @@
 // more: one reject says what of that user was emitted already and what is skipped, and reading goes on at
 // the next <user>, <host>, </host>, </server-data> or <xi:include> (see PieFileParser). Only a file that
 // does not start as XML, is not UTF-8 or is not XEP-0227 ends the read with a SourceError.
+import { quickScanXep0227 } from './xep0227-quick-scan.js';
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -2092,6 +2093,10 @@ class Xep0227Source implements SourceAdapter {
     if (stream !== XEP0227_STREAM) throw new UsageError(`the xep0227 source has one stream, ${JSON.stringify(XEP0227_STREAM)}, not ${JSON.stringify(stream)}`);
     const resume = after === undefined ? BEFORE_ALL : decodeCursor(after);
     return readUsers(this.file, this.context(resume));
+  }
+
+  quickInventory(): Promise<SourceInventory> {
+    return quickScanXep0227(this.file);
   }
 
   async inventory(): Promise<SourceInventory> {

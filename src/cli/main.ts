@@ -43,6 +43,7 @@ interface RawOptions {
   rejectFile?: string;
   delta?: boolean;
   deferOffline?: boolean;
+  quick?: boolean;
   inbox?: boolean;
   sample?: string;
   perOwner?: boolean;
@@ -206,12 +207,13 @@ ${EXIT_CODES_HELP}`);
 
   addCommonOptions(program.command('plan').description('inventory the source, check the target and passwords, estimate; writes nothing'))
     .option('--mapping <file.toml>', MAPPING_HELP)
+    .option('--quick', 'count an export by a byte scan instead of reading every record: seconds per GB; estimates, rejects unknown')
     .option('--out <plan.json>', 'save the plan: `run --plan plan.json` then runs only while the source and target still match it')
     .option('--allow-growth <percent>', 'with --out: how much each kind may grow before a run under the plan refuses (a live source keeps growing)', '20')
     .action(async (raw: RawOptions) => {
       const r = withReporter(raw);
       const { plan } = await import('../commands/plan.js');
-      const report = await plan(commonOptions(raw));
+      const report = await plan({ ...commonOptions(raw), quick: raw.quick === true });
       r.planReport(report);
       if (raw.out) {
         const { savedPlanFrom, writeSavedPlan } = await import('../commands/saved-plan.js');

@@ -14,7 +14,10 @@ import { domainCensus, type DomainCensus } from '../mappings/domain-census.js';
 import type { AuditReport } from '../audit/audit-config.js';
 import { auditInventory } from './audit.js';
 
-export type PlanOptions = CommonOptions;
+export interface PlanOptions extends CommonOptions {
+  /** `--quick`: count the source by a byte scan where it offers one (exports), not by reading every record. */
+  quick?: boolean;
+}
 
 export interface PlanCheck {
   check: string;
@@ -64,14 +67,20 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
   let inventory: SourceInventory;
   let domains: DomainCensus | undefined;
   const delta = source.capabilities.delta;
+  const quick = options.quick === true && source.quickInventory !== undefined;
   try {
-    inventory = await source.inventory();
+    inventory = options.quick && source.quickInventory ? await source.quickInventory() : await source.inventory();
     if (mapping) domains = await domainCensus(source, mapping);
   } finally {
     await source.close();
   }
   const checks: PlanCheck[] = [];
   if (domains) checks.push(...mappingChecks(domains));
+  if (options.quick) {
+    checks.push(quick
+      ? { check: 'inventory', status: 'warn', detail: 'quick scan: counts are estimates from the tags, and records a run would reject are not known; run plan without --quick (or run --dry-run) for those' }
+      : { check: 'inventory', status: 'ok', detail: 'this source has no quick scan: every record was read (--quick changes nothing here)' });
+  }
   checks.push({ check: 'delta runs', status: delta === 'none' ? 'warn' : 'ok', detail: DELTA_ADVICE[delta] });
   const refusals: string[] = [];
   await checkTarget(options, checks, refusals);

@@ -1,42 +1,31 @@
 // Compression off the main thread. The main thread parses, transforms and encodes; zlib level 6 of every
 // archived message was a sixth of its time. A worker thread deflates a whole batch's terms in one message
 // (one copy in, one copy out), while the main thread encodes the next batch: on two cores the work overlaps.
-// The worker reuses one zlib state (src/encoding/reusable-deflate.ts explains why) and gives deflateSync's
-// bytes; without worker threads, or if the worker dies, the same bytes are made on the main thread.
+// Each input gets a fresh zlib state (deflateSync): the output must depend on the input alone, never on
+// what was compressed before it (see etf.ts), so a replayed batch gives the same bytes.
 import { Worker } from 'node:worker_threads';
-import { deflate } from './reusable-deflate.js';
+import { deflateSync } from 'node:zlib';
 
 // Plain CommonJS so it runs the same from the TypeScript sources (tests) and from dist/, with no loader.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
-const stream = zlib.createDeflate({ level: 6 });
-const handle = stream._handle;
-const state = stream._writeState;
-const reusable = handle && typeof handle.writeSync === 'function' && typeof handle.reset === 'function' && state instanceof Uint32Array;
-let out = Buffer.allocUnsafe(1 << 16);
-function deflate(input) {
-  if (!reusable) return zlib.deflateSync(input);
-  const bound = input.length + (input.length >> 12) + 64;
-  if (out.length < bound) out = Buffer.allocUnsafe(bound);
-  handle.reset();
-  handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, out, 0, out.length);
-  if (state[1] !== 0 || state[0] === 0) return zlib.deflateSync(input);
-  return out.subarray(0, out.length - state[0]);
-}
 parentPort.on('message', ({ id, data, ends }) => {
   const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const parts = [];
   const outEnds = new Uint32Array(ends.length);
   let start = 0, total = 0;
   for (let i = 0; i < ends.length; i++) {
-    const z = Buffer.from(deflate(input.subarray(start, ends[i])));
+    const z = zlib.deflateSync(input.subarray(start, ends[i]));
     parts.push(z);
     total += z.length;
     outEnds[i] = total;
     start = ends[i];
   }
-  const joined = Buffer.concat(parts, total);
+  // Its own ArrayBuffer (never Node's shared pool), so it can be transferred.
+  const joined = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const part of parts) at += part.copy(joined, at);
   parentPort.postMessage({ id, data: joined, ends: outEnds }, [joined.buffer]);
 });
 `;
@@ -56,11 +45,14 @@ export class DeflatePool {
   async deflateAll(inputs: Buffer[]): Promise<Buffer[]> {
     if (inputs.length === 0) return [];
     const worker = this.start();
-    if (!worker) return inputs.map((input) => deflate(input));
+    if (!worker) return inputs.map((input) => deflateSync(input));
     const ends = new Uint32Array(inputs.length);
     let total = 0;
     for (let i = 0; i < inputs.length; i++) ends[i] = total += inputs[i]!.length;
-    const data = Buffer.concat(inputs, total);
+    // Its own ArrayBuffer (never Node's shared pool, which would go with it), transferred to the worker.
+    const data = Buffer.allocUnsafeSlow(total);
+    let at = 0;
+    for (const input of inputs) at += input.copy(data, at);
     const id = this.nextId++;
     try {
       return await new Promise<Buffer[]>((resolve, reject) => {
@@ -71,7 +63,7 @@ export class DeflatePool {
       });
     } catch {
       // The worker died: this batch, and every later one, is compressed here.
-      return inputs.map((input) => deflate(input));
+      return inputs.map((input) => deflateSync(input));
     }
   }
 

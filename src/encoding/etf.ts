@@ -2,7 +2,7 @@
 // https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
 import { RecordError } from '../errors.js';
 import type { Element, XmlNode } from '../xml/element.js';
-import { deflate } from './reusable-deflate.js';
+import { deflateSync } from 'node:zlib';
 
 /**
  * exml4: `{xmlel, Name, #{K => V}, Children}` and `{xmlcdata, Text, escaped}` (esl/exml include/exml.hrl),
@@ -86,8 +86,11 @@ export function encodeExml(el: Element, options: ExmlEncodeOptions): Buffer {
 }
 
 function compressedOrPlain(end: number): Buffer {
-  // zlib level 6, Erlang's `compressed` default, read from the scratch buffer in place.
-  const z = deflate(buf.subarray(1, end));
+  // zlib level 6, Erlang's `compressed` default, read from the scratch buffer in place. A fresh zlib state per
+  // message: a reused one (deflateReset) keeps stale window bytes that Node's zlib reads past the input, so
+  // the same message could compress differently after different predecessors, and a replayed batch would
+  // then look like a different message at the same MAM id.
+  const z = deflateSync(buf.subarray(1, end));
   return compressedTerm(end - 1, z) ?? copyOut(0, end);
 }
 

@@ -18,6 +18,18 @@ describe('DeflatePool', () => {
     for (let i = 0; i < inputs.length; i++) expect(outputs[i]!.equals(deflateSync(inputs[i]!))).toBe(true);
   });
 
+  it('gives each input the same bytes whatever was compressed before it (a replayed batch must match)', async () => {
+    const text = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `word${(i * seed) % 97} `).join('').slice(0, n));
+    const probe = text(481, 1);
+    const alone = (await pool.deflateAll([probe]))[0]!;
+    for (let round = 0; round < 30; round++) {
+      const before = [randomBytes(100 + round * 97), text(3000 + round * 131, round + 2), text(50 * round, 7)];
+      const out = await pool.deflateAll([...before, probe]);
+      expect(out.at(-1)!.equals(alone)).toBe(true);
+    }
+    expect(alone.equals(deflateSync(probe))).toBe(true);
+  });
+
   it('completes compressed terms identical to encodeExml with compression, batches after batches', async () => {
     for (let round = 0; round < 5; round++) {
       const stanzas = Array.from({ length: 200 }, (_, i) =>

@@ -76,7 +76,8 @@ export class DeflatePool {
   private start(): Worker | undefined {
     if (this.worker || this.failed) return this.worker;
     try {
-      const worker = new Worker(WORKER_SOURCE, { eval: true });
+      // A small heap: the worker holds one batch at a time, and a lazy collector would only grow the process's RSS.
+      const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } });
       worker.unref();
       worker.on('message', ({ id, data, ends }: { id: number; data: Uint8Array; ends: Uint32Array }) => {
         const waiting = this.pending.get(id);

@@ -341,6 +341,11 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
       restores.push(restore);
     },
     async close() {
+      // Released explicitly: the server drops a closed connection's locks only when its thread ends, after the
+      // client has gone, and a next run started at once would find the lock still held.
+      const held = lockName;
+      lockName = undefined;
+      if (held !== undefined) await connection.query('SELECT RELEASE_LOCK(?)', [mysqlLockName(held, database)]).catch(() => undefined);
       await connection.end().catch(() => undefined);
     },
   };

@@ -224,6 +224,11 @@ export async function openPostgres(url: string): Promise<PostgresDatabase> {
       restores.push(restore);
     },
     async close() {
+      // Released explicitly: the server drops a closed session's locks when its backend exits, after the client
+      // has gone, and a next run started at once could find the lock still held.
+      const held = lockName;
+      lockName = undefined;
+      if (held !== undefined) await client.query('SELECT pg_advisory_unlock(hashtext($1))', [held]).catch(() => undefined);
       await client.end().catch(() => undefined);
     },
   };

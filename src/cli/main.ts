@@ -267,6 +267,7 @@ Staged cutover (see the README runbook):
     .option('--slow-latency <ms>', 'halve the rate when a batch write takes longer than this')
     .option('--abort-latency <ms>', 'stop (resumably) when a batch write takes longer than this')
     .option('--inbox', "after the final delta, fill MongooseIM's inbox (mod_inbox) from the archives and the offline messages now written")
+    .option('--merge-archives [seconds]', 'as the earlier runs of this store had it: messages another store\'s migration already wrote are merged; verify then passes such archives by count')
     .action(async (raw: RawOptions) => {
       const r = withReporter(raw);
       const { cutover } = await import('../commands/cutover.js');

@@ -184,6 +184,7 @@ export class Reporter {
       const side = (s: { count: number; firstMicros: bigint; lastMicros: bigint; contentHash: string } | undefined): string[] => (s ? [number(s.count), isoMicros(s.firstMicros), isoMicros(s.lastMicros), s.contentHash.slice(0, 8)] : ['-', '-', '-', '-']);
       out.write(table([['archive', 'status', 'source msgs', 'first', 'last', 'hash', 'target msgs', 'first', 'last', 'hash'], ...report.archives.map((a) => [a.archive, a.status, ...side(a.source), ...side(a.target)])]));
     }
+    if (report.mergedArchives) out.write(`archives merged with another store's copy (--merge-archives), passed by count only: ${number(report.mergedArchives)}\n`);
     if (report.extraArchivesInTarget > 0) out.write(`archives only in the target (not from this source): ${number(report.extraArchivesInTarget)}\n`);
     const rejected = Object.entries(report.rejectedInSource);
     if (rejected.length > 0) out.write(`source records a run rejects (not expected in the target): ${rejected.map(([k, n]) => `${k} ${n}`).join(', ')}\n`);

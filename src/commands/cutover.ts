@@ -33,7 +33,7 @@ export interface CutoverReport {
 export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
   const finalDelta = await run({ ...options, dryRun: false, delta: true, deferOffline: false });
   const phases = finalDelta.interrupted ? [] : await phasesOf(options, finalDelta.migration);
-  const report = finalDelta.interrupted ? undefined : await verify(options);
+  const report = finalDelta.interrupted ? undefined : await verify({ ...options, mergedStores: options.mergeArchivesSeconds !== undefined });
   const parity = report?.parity === true;
   const nextSteps = finalDelta.interrupted
     ? ['The final delta was interrupted: run the same cutover command again (it resumes).']

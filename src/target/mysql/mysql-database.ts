@@ -4,7 +4,8 @@
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { TargetError, errorMessage, redactSecrets } from '../../errors.js';
-import { runLockLost, type SqlDatabase, type SqlSession } from '../sql-database.js';
+import { ReconnectingConnection } from '../reconnecting-connection.js';
+import type { SqlDatabase, SqlSession } from '../sql-database.js';
 import { TargetDataError } from '../target.js';
 
 export interface MysqlSession extends SqlSession {
@@ -161,139 +162,80 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
   const ssl = parsed.searchParams.get('ssl');
   const displayName = displayMysqlUrl(url);
   type Connection = Awaited<ReturnType<typeof mysql.createConnection>>;
-  // One connection at a time. When it is lost (a restarted server, a cut network), the next statement outside a
-  // transaction opens a new one, takes GET_LOCK again and rebuilds the session state (onReconnect).
-  let connection: Connection;
-  let broken = false;
-  let inTransaction = false;
-  let lockName: string | undefined;
-  let lockLost = false;
-  let reconnecting: Promise<void> | undefined;
-  const restores: Array<() => Promise<void>> = [];
-
-  const connect = async (): Promise<Connection> => {
-    const fresh = await mysql.createConnection({
-      host: parsed.hostname,
-      port: parsed.port ? Number(parsed.port) : 3306,
-      user: decodeURIComponent(parsed.username),
-      password: decodeURIComponent(parsed.password),
-      database,
-      // utf8mb4 on the wire, as MongooseIM itself sets ("set names 'utf8mb4'"): 4-byte characters survive.
-      charset: 'UTF8MB4_GENERAL_CI',
-      // Affected rows, not found rows: a no-op ON DUPLICATE KEY UPDATE then counts 0 (a row already present).
-      flags: ['-FOUND_ROWS', ...(options.localInfile === false ? ['-LOCAL_FILES'] : [])],
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-      typeCast: typeCast as never,
-      connectTimeout: 10_000,
-      enableKeepAlive: true,
-      ...(ssl === 'true' || ssl === 'required' ? { ssl: {} } : {}),
-    });
-    // A dropped connection surfaces here (and on the statement in flight, if any): the next statement replaces it.
-    const lost = (): void => {
-      if (connection === fresh) broken = true;
-    };
-    fresh.on('error', lost);
-    fresh.on('end', lost);
-    try {
-      for (const statement of SESSION_SETUP) await fresh.query(statement);
-    } catch (err) {
-      await fresh.end().catch(() => undefined);
-      throw err;
-    }
-    return fresh;
-  };
-
-  /** Takes GET_LOCK on a new connection; the lost session may still hold it until the server notices. */
-  const retakeLock = async (fresh: Connection, name: string, lostThread: number | undefined): Promise<boolean> => {
-    const deadline = Date.now() + LOCK_RETAKE_MS;
-    for (;;) {
-      const [got] = await fresh.query('SELECT GET_LOCK(?, 0) AS locked', [name]);
-      if (Number((got as Array<{ locked: unknown }>)[0]?.locked) === 1) return true;
-      const [holder] = await fresh.query('SELECT IS_USED_LOCK(?) AS holder', [name]);
-      // Our own lost session, alive on the server only because it has not noticed its client is gone (a network
-      // that fails silently): end it. Its transaction, if any, commits or rolls back whole.
-      if (lostThread !== undefined && Number((holder as Array<{ holder: unknown }>)[0]?.holder) === lostThread) {
-        await fresh.query(`KILL CONNECTION ${Number(lostThread)}`).catch(() => undefined);
-      }
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-
-  const reconnect = async (): Promise<void> => {
-    const lost = connection;
-    const lostThread = lost.threadId ?? undefined;
-    lost.destroy();
-    let fresh: Connection;
-    try {
-      fresh = await connect();
-    } catch (err) {
-      throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost and a new one failed: ${errorMessage(err)}`, { cause: err });
-    }
-    try {
-      if (lockName !== undefined && !(await retakeLock(fresh, mysqlLockName(lockName, database), lostThread))) {
-        lockLost = true;
-        throw runLockLost(displayName);
-      }
-    } catch (err) {
-      await fresh.end().catch(() => undefined);
-      if (err instanceof TargetError) throw err;
-      throw classifyMysqlError(err, `reconnecting to ${displayName}`);
-    }
-    connection = fresh;
-    broken = false;
-    try {
-      for (const restore of restores) await restore();
-    } catch (err) {
-      broken = true;
-      throw err;
-    }
-  };
-
-  /** Before each statement: a lost connection is replaced, except inside a transaction (which then fails whole). */
-  const ready = async (): Promise<Connection> => {
-    if (lockLost) throw runLockLost(displayName);
-    if (broken) {
-      if (inTransaction) throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost inside a transaction; it was rolled back and is run again`);
-      reconnecting ??= reconnect().finally(() => {
-        reconnecting = undefined;
+  const conn = await ReconnectingConnection.open<Connection>({
+    displayName,
+    async connect(lost) {
+      const fresh = await mysql.createConnection({
+        host: parsed.hostname,
+        port: parsed.port ? Number(parsed.port) : 3306,
+        user: decodeURIComponent(parsed.username),
+        password: decodeURIComponent(parsed.password),
+        database,
+        // utf8mb4 on the wire, as MongooseIM itself sets ("set names 'utf8mb4'"): 4-byte characters survive.
+        charset: 'UTF8MB4_GENERAL_CI',
+        // Affected rows, not found rows: a no-op ON DUPLICATE KEY UPDATE then counts 0 (a row already present).
+        flags: ['-FOUND_ROWS', ...(options.localInfile === false ? ['-LOCAL_FILES'] : [])],
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+        typeCast: typeCast as never,
+        connectTimeout: 10_000,
+        enableKeepAlive: true,
+        ...(ssl === 'true' || ssl === 'required' ? { ssl: {} } : {}),
       });
-      await reconnecting;
-    }
-    return connection;
-  };
-
-  const failed = (used: Connection, err: unknown, context: string): Error => {
-    if (used === connection && isMysqlConnectionLoss(err)) broken = true;
-    return classifyMysqlError(err, context);
-  };
-
-  try {
-    connection = await connect();
-  } catch (err) {
-    throw new TargetError('target-unavailable', `cannot connect to ${displayName}: ${errorMessage(err)}. Check the host, port, user and that the database exists.`, { cause: err });
-  }
+      // A dropped connection surfaces here (and on the statement in flight, if any): the next statement replaces it.
+      fresh.on('error', lost);
+      fresh.on('end', lost);
+      try {
+        for (const statement of SESSION_SETUP) await fresh.query(statement);
+      } catch (err) {
+        await fresh.end().catch(() => undefined);
+        throw err;
+      }
+      return fresh;
+    },
+    abandon: (lost) => lost.destroy(),
+    end: (c) => c.end(),
+    sessionId: (c) => c.threadId ?? undefined,
+    async retakeLock(fresh, name, lostThread) {
+      const lock = mysqlLockName(name, database);
+      const deadline = Date.now() + LOCK_RETAKE_MS;
+      for (;;) {
+        const [got] = await fresh.query('SELECT GET_LOCK(?, 0) AS locked', [lock]);
+        if (Number((got as Array<{ locked: unknown }>)[0]?.locked) === 1) return true;
+        const [holder] = await fresh.query('SELECT IS_USED_LOCK(?) AS holder', [lock]);
+        // Our own lost session, alive on the server only because it has not noticed its client is gone (a network
+        // that fails silently): end it. Its transaction, if any, commits or rolls back whole.
+        if (lostThread !== undefined && Number((holder as Array<{ holder: unknown }>)[0]?.holder) === lostThread) {
+          await fresh.query(`KILL CONNECTION ${Number(lostThread)}`).catch(() => undefined);
+        }
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    releaseLock: (c, name) => c.query('SELECT RELEASE_LOCK(?)', [mysqlLockName(name, database)]),
+    isConnectionLoss: isMysqlConnectionLoss,
+    classify: classifyMysqlError,
+  });
   const session: MysqlSession = {
     async query<R>(sql: string, params?: unknown[]) {
-      const used = await ready();
+      const used = await conn.ready();
       try {
         const [result] = await used.query(sql, params);
         if (Array.isArray(result)) return { rows: result as R[], rowCount: result.length };
         return { rows: [], rowCount: (result as { affectedRows?: number }).affectedRows ?? 0 };
       } catch (err) {
-        throw failed(used, err, 'query failed');
+        throw conn.failed(used, err, 'query failed');
       }
     },
     async loadLocal(sql, lines) {
-      const used = await ready();
+      const used = await conn.ready();
       try {
         const [result] = await used.query({ sql, infileStreamFactory: () => Readable.from(chunked(lines)) });
         const header = result as { affectedRows?: number; warningStatus?: number };
         return { rowCount: header.affectedRows ?? 0, warnings: header.warningStatus ?? 0 };
       } catch (err) {
-        throw failed(used, err, 'LOAD DATA failed');
+        throw conn.failed(used, err, 'LOAD DATA failed');
       }
     },
   };
@@ -305,19 +247,8 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
     serverVersion: rows[0]!.version,
     maxAllowedPacket: Number(rows[0]!.packet),
     ...session,
-    async transaction(fn) {
-      await session.query('START TRANSACTION');
-      inTransaction = true;
-      try {
-        const result = await fn(session);
-        await session.query('COMMIT');
-        return result;
-      } catch (err) {
-        await connection.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        inTransaction = false;
-      }
+    transaction(fn) {
+      return conn.transaction(() => session.query('START TRANSACTION'), () => fn(session), () => session.query('COMMIT'), (c) => c.query('ROLLBACK'));
     },
     async lockHolder(name) {
       const { rows: used } = await session.query<{ holder: unknown }>('SELECT IS_USED_LOCK(?) AS holder', [mysqlLockName(name, database)]);
@@ -334,19 +265,14 @@ export async function openMysql(url: string, options: OpenMysqlOptions = {}): Pr
       // Held by this connection until it closes, also when the process is killed; taken again after a reconnect.
       const { rows: got } = await session.query<{ locked: unknown }>('SELECT GET_LOCK(?, 0) AS locked', [mysqlLockName(name, database)]);
       const locked = Number(got[0]?.locked) === 1;
-      if (locked) lockName = name;
+      if (locked) conn.holdsLock(name);
       return locked;
     },
     onReconnect(restore) {
-      restores.push(restore);
+      conn.onReconnect(restore);
     },
-    async close() {
-      // Released explicitly: the server drops a closed connection's locks only when its thread ends, after the
-      // client has gone, and a next run started at once would find the lock still held.
-      const held = lockName;
-      lockName = undefined;
-      if (held !== undefined) await connection.query('SELECT RELEASE_LOCK(?)', [mysqlLockName(held, database)]).catch(() => undefined);
-      await connection.end().catch(() => undefined);
+    close() {
+      return conn.close();
     },
   };
 }

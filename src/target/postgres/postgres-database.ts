@@ -5,7 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TargetError, errorMessage, redactSecrets } from '../../errors.js';
-import { runLockLost, type SqlDatabase, type SqlSession } from '../sql-database.js';
+import { ReconnectingConnection } from '../reconnecting-connection.js';
+import type { SqlDatabase, SqlSession } from '../sql-database.js';
 import { TargetDataError } from '../target.js';
 
 export interface PgSession extends SqlSession {
@@ -65,121 +66,59 @@ export async function openPostgres(url: string): Promise<PostgresDatabase> {
   const { from: copyFromStdin } = await import('pg-copy-streams');
   type Client = InstanceType<typeof pg.Client>;
   const displayName = displayUrl(url);
-  // One connection at a time. When it is lost (a restarted server, a cut network), the next statement outside a
-  // transaction opens a new one, takes the run lock again and rebuilds the session state (onReconnect).
-  let client: Client;
-  let broken = false;
-  let inTransaction = false;
-  let lockName: string | undefined;
-  let lockLost = false;
-  let reconnecting: Promise<void> | undefined;
-  const restores: Array<() => Promise<void>> = [];
-
-  const connect = async (): Promise<Client> => {
-    const fresh = new pg.Client({ connectionString: url, application_name: 'xmpp-migrate', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
-    // A dropped connection surfaces here (and on the statement in flight, if any): the next statement replaces it.
-    const lost = (): void => {
-      if (client === fresh) broken = true;
-    };
-    fresh.on('error', lost);
-    fresh.on('end', lost);
-    try {
-      await fresh.connect();
-    } catch (err) {
-      await fresh.end().catch(() => undefined);
-      throw err;
-    }
-    return fresh;
-  };
-
-  /** Takes the run lock on a new connection; the lost session may still hold it until the server notices. */
-  const retakeLock = async (fresh: Client, name: string, lostPid: number | undefined): Promise<boolean> => {
-    const deadline = Date.now() + LOCK_RETAKE_MS;
-    for (;;) {
-      const { rows } = await fresh.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
-      if (rows[0]?.locked === true) return true;
-      if (lostPid !== undefined) {
-        // Our own lost session, alive on the server only because it has not noticed its client is gone (a network
-        // that fails silently): end it. Its transaction, if any, commits or rolls back whole.
-        await fresh.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`, [lostPid]);
-      }
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-
-  const reconnect = async (): Promise<void> => {
-    const lost = client;
-    const lostPid = (lost as unknown as { processID?: number }).processID ?? undefined;
-    // Not awaited: ending a connection the network dropped silently could wait forever.
-    void lost.end().catch(() => undefined);
-    let fresh: Client;
-    try {
-      fresh = await connect();
-    } catch (err) {
-      throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost and a new one failed: ${errorMessage(err)}`, { cause: err });
-    }
-    try {
-      if (lockName !== undefined && !(await retakeLock(fresh, lockName, lostPid))) {
-        lockLost = true;
+  const conn = await ReconnectingConnection.open<Client>({
+    displayName,
+    async connect(lost) {
+      const fresh = new pg.Client({ connectionString: url, application_name: 'xmpp-migrate', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+      // A dropped connection surfaces here (and on the statement in flight, if any): the next statement replaces it.
+      fresh.on('error', lost);
+      fresh.on('end', lost);
+      try {
+        await fresh.connect();
+      } catch (err) {
         await fresh.end().catch(() => undefined);
-        throw runLockLost(displayName);
+        throw err;
       }
-    } catch (err) {
-      await fresh.end().catch(() => undefined);
-      if (err instanceof TargetError) throw err;
-      throw classifyError(err, `reconnecting to ${displayName}`);
-    }
-    client = fresh;
-    broken = false;
-    try {
-      for (const restore of restores) await restore();
-    } catch (err) {
-      broken = true;
-      throw err;
-    }
-  };
-
-  /** Before each statement: a lost connection is replaced, except inside a transaction (which then fails whole). */
-  const ready = async (): Promise<Client> => {
-    if (lockLost) throw runLockLost(displayName);
-    if (broken) {
-      if (inTransaction) throw new TargetError('target-connection-lost', `the connection to ${displayName} was lost inside a transaction; it was rolled back and is run again`);
-      reconnecting ??= reconnect().finally(() => {
-        reconnecting = undefined;
-      });
-      await reconnecting;
-    }
-    return client;
-  };
-
-  const failed = (used: Client, err: unknown, context: string): Error => {
-    if (used === client && isConnectionLoss(err)) broken = true;
-    return classifyError(err, context);
-  };
-
-  try {
-    client = await connect();
-  } catch (err) {
-    throw new TargetError('target-unavailable', `cannot connect to ${displayName}: ${errorMessage(err)}. Check the host, port, user and that the database exists.`, { cause: err });
-  }
+      return fresh;
+    },
+    abandon: (lost) => void lost.end().catch(() => undefined),
+    end: (c) => c.end(),
+    sessionId: (c) => (c as unknown as { processID?: number }).processID ?? undefined,
+    async retakeLock(fresh, name, lostPid) {
+      const deadline = Date.now() + LOCK_RETAKE_MS;
+      for (;;) {
+        const { rows } = await fresh.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
+        if (rows[0]?.locked === true) return true;
+        if (lostPid !== undefined) {
+          // Our own lost session, alive on the server only because it has not noticed its client is gone (a network
+          // that fails silently): end it. Its transaction, if any, commits or rolls back whole.
+          await fresh.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`, [lostPid]);
+        }
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    releaseLock: (c, name) => c.query('SELECT pg_advisory_unlock(hashtext($1))', [name]),
+    isConnectionLoss,
+    classify: classifyError,
+  });
   const session: PgSession = {
     async query(sql, params) {
-      const used = await ready();
+      const used = await conn.ready();
       try {
         const result = await used.query(sql, params as unknown[]);
         return { rows: result.rows, rowCount: result.rowCount ?? 0 };
       } catch (err) {
-        throw failed(used, err, 'query failed');
+        throw conn.failed(used, err, 'query failed');
       }
     },
     async copyFrom(table, columns, data) {
-      const used = await ready();
+      const used = await conn.ready();
       try {
         const stream = used.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
         await pipeline(Readable.from([data]), stream);
       } catch (err) {
-        throw failed(used, err, `COPY into ${table} failed`);
+        throw conn.failed(used, err, `COPY into ${table} failed`);
       }
     },
   };
@@ -187,19 +126,8 @@ export async function openPostgres(url: string): Promise<PostgresDatabase> {
     displayName,
     kind: 'postgres',
     ...session,
-    async transaction(fn) {
-      await session.query('BEGIN');
-      inTransaction = true;
-      try {
-        const result = await fn(session);
-        await session.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        inTransaction = false;
-      }
+    transaction(fn) {
+      return conn.transaction(() => session.query('BEGIN'), () => fn(session), () => session.query('COMMIT'), (c) => c.query('ROLLBACK'));
     },
     async lockHolder(name) {
       // pg_advisory_lock(bigint) shows its key as classid (high 32 bits) and objid (low 32 bits).
@@ -217,19 +145,14 @@ export async function openPostgres(url: string): Promise<PostgresDatabase> {
     async tryLock(name) {
       const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
       const locked = rows[0]?.locked === true;
-      if (locked) lockName = name;
+      if (locked) conn.holdsLock(name);
       return locked;
     },
     onReconnect(restore) {
-      restores.push(restore);
+      conn.onReconnect(restore);
     },
-    async close() {
-      // Released explicitly: the server drops a closed session's locks when its backend exits, after the client
-      // has gone, and a next run started at once could find the lock still held.
-      const held = lockName;
-      lockName = undefined;
-      if (held !== undefined) await client.query('SELECT pg_advisory_unlock(hashtext($1))', [held]).catch(() => undefined);
-      await client.end().catch(() => undefined);
+    close() {
+      return conn.close();
     },
   };
 }

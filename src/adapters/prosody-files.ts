@@ -388,7 +388,7 @@ class ProsodyFileSource implements SourceAdapter {
               const r = this.itemOf(file, entry, key);
               let produced: Produced | undefined;
               if ('reject' in r) produced = r.reject;
-              else produced = this.listRecord(stream, store, owner, r.item, nonAnonymous, signals);
+              else produced = this.records.listItem(stream, store, owner, r.item, nonAnonymous, signals);
               if (produced === undefined) continue;
               signals.produced(produced);
               yield withCursor(produced, at(part, entry.index));
@@ -400,21 +400,6 @@ class ProsodyFileSource implements SourceAdapter {
     }
   }
 
-  private listRecord(stream: string, store: string, owner: BareJid, item: ArchiveItem, nonAnonymous: boolean, signals: ProsodySignals): Produced | undefined {
-    switch (stream) {
-      case 'offline':
-        return this.records.offline(owner, item);
-      case 'archives':
-        return this.records.userArchive(owner, item);
-      case 'muc-archives': {
-        const produced = this.records.roomArchive(owner, item, nonAnonymous);
-        if (produced === undefined) signals.mucPresence++;
-        return produced;
-      }
-      default:
-        return this.records.pepItem(owner, store.slice('pep_'.length), item);
-    }
-  }
 
   private async keyvalUnit(group: GroupDef, h: HostDir, userEnc: string, owner: BareJid, signals: ProsodySignals): Promise<Produced[]> {
     const key = bareJidString(owner);

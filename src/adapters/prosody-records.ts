@@ -23,6 +23,7 @@ import { NS_BOOKMARKS, NS_BOOKMARKS2, NS_CLIENT, NS_MUC_USER, NS_SID, NS_VCARD }
 import { LuaBytes, LuaTable, type LuaKey, type LuaValue } from './prosody-lua-literal.js';
 import { ProsodyDataError, elementFromTable } from './prosody-stanza.js';
 import { isModArchiveCollection, modArchiveCollection, timeOrderedArchive, type ParsedChat } from './prosody-mod-archive.js';
+import type { ProsodySignals } from './prosody-inventory.js';
 import { parseXmppTimestamp } from './xep0227.js';
 
 export const NS_VCARD4 = 'urn:ietf:params:xml:ns:vcard-4.0';
@@ -684,6 +685,23 @@ export class ProsodyRecords {
   }
 
   /** mod_offline (archive store since 0.10, `with` = ''; ≤ 0.9: a list with the time in attr.stamp). */
+  /** The record of one item of a list store (offline, archive, muc_log, pep_*), as the stream reading it names. */
+  listItem(stream: string, store: string, owner: BareJid, item: ArchiveItem, nonAnonymous: boolean, signals: ProsodySignals): Produced | undefined {
+    switch (stream) {
+      case 'offline':
+        return this.offline(owner, item);
+      case 'archives':
+        return this.userArchive(owner, item);
+      case 'muc-archives': {
+        const produced = this.roomArchive(owner, item, nonAnonymous);
+        if (produced === undefined) signals.mucPresence++;
+        return produced;
+      }
+      default:
+        return this.pepItem(owner, store.slice('pep_'.length), item);
+    }
+  }
+
   offline(owner: BareJid, item: ArchiveItem): Produced {
     const ownerKey = bareJidString(owner);
     const el = item.stanza;

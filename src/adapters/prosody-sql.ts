@@ -528,7 +528,7 @@ class ProsodySqlSource implements SourceAdapter {
               let produced: Produced | undefined;
               try {
                 const item = this.itemFromRow(row, where);
-                produced = this.listRecord(stream, store, owner, item, nonAnonymous, signals);
+                produced = this.records.listItem(stream, store, owner, item, nonAnonymous, signals);
               } catch (err) {
                 produced = this.records.fromError(err, where);
               }
@@ -541,21 +541,6 @@ class ProsodySqlSource implements SourceAdapter {
     }
   }
 
-  private listRecord(stream: string, store: string, owner: BareJid, item: ArchiveItem, nonAnonymous: boolean, signals: ProsodySignals): Produced | undefined {
-    switch (stream) {
-      case 'offline':
-        return this.records.offline(owner, item);
-      case 'archives':
-        return this.records.userArchive(owner, item);
-      case 'muc-archives': {
-        const produced = this.records.roomArchive(owner, item, nonAnonymous);
-        if (produced === undefined) signals.mucPresence++;
-        return produced;
-      }
-      default:
-        return this.records.pepItem(owner, store.slice('pep_'.length), item);
-    }
-  }
 
   private async keyvalUnit(group: GroupDef, host: string, user: string, owner: BareJid, key: string, signals: ProsodySignals): Promise<Produced[]> {
     if (group.key === '1config') {

@@ -52,13 +52,14 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   private allocatorState: AllocatorState | undefined;
   private merge: MongooseimTargetOptions['mergeArchives'];
   private readonly deflatePool = new DeflatePool();
-  private get mamNode(): bigint {
-    return BigInt(this.settings.mamNode);
-  }
+  /** The node byte of MAM ids, once: rowValues runs per message. */
+  private readonly mamNode: bigint;
   /** Per checkpoint key, the last checkpoint this process saw committed and the one being written: what the target must hold. */
   private readonly savedCheckpoints = new Map<string, { committed?: CheckpointUpdate; pending?: CheckpointUpdate }>();
 
-  private constructor(readonly dialect: MongooseimDialect<S>, readonly settings: TargetSettings) {}
+  private constructor(readonly dialect: MongooseimDialect<S>, readonly settings: TargetSettings) {
+    this.mamNode = BigInt(settings.mamNode);
+  }
 
   get displayName(): string {
     return this.dialect.db.displayName;
@@ -182,7 +183,7 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   /** The staged fingerprint rows of the batch's archived messages (FINGERPRINT_TABLE columns). */
   private fingerprintValues(byTable: Map<TableSpec, TargetRow[]>, migration: string): BulkValue[][] {
     const values: BulkValue[][] = [];
-    const node = BigInt(this.settings.mamNode);
+    const node = this.mamNode;
     for (const [spec, tbl] of [[WRITER_TABLE.mam_message!, 'u'], [WRITER_TABLE.mam_muc_message!, 'r']] as const) {
       for (const row of byTable.get(spec) ?? []) {
         const owner = this.archiveIds.get(row.archive as string)!;
@@ -269,7 +270,7 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
    */
   private async resolveCollisions(session: S, spec: TableSpec): Promise<number> {
     const owner = spec.mamOwner!;
-    const node = BigInt(this.settings.mamNode);
+    const node = this.mamNode;
     let inserted = 0;
     for (const row of await this.dialect.collidingMamRows(session, spec)) {
       let micros = BigInt(row.id_text) >> 8n;

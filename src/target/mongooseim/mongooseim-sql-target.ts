@@ -52,6 +52,8 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   private allocatorState: AllocatorState | undefined;
   private merge: MongooseimTargetOptions['mergeArchives'];
   private readonly deflatePool = new DeflatePool();
+  /** Compression prepare() started, per record of the batch. */
+  private readonly compressing = new WeakMap<EncodedRecord, Promise<void>>();
   /** The node byte of MAM ids, once: rowValues runs per message. */
   private readonly mamNode: bigint;
   /** Per checkpoint key, the last checkpoint this process saw committed and the one being written: what the target must hold. */
@@ -111,8 +113,21 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
     return { cursor: stored.cursor, completed: stored.completed, records: stored.records, updatedAt: stored.updatedAt };
   }
 
+  prepare(batch: EncodedRecord[]): void {
+    const compressing = this.compressMessages(batch);
+    compressing.catch(() => undefined); // surfaced by write, which awaits it
+    for (const encoded of batch) this.compressing.set(encoded, compressing);
+  }
+
   async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined, options: WriteOptions = {}): Promise<WriteOutcome> {
     const { dialect } = this;
+    // Compression started by prepare (while the previous batch was written), then whatever it did not cover.
+    const started = new Set<Promise<void>>();
+    for (const encoded of batch) {
+      const compressing = this.compressing.get(encoded);
+      if (compressing) started.add(compressing);
+    }
+    for (const compressing of started) await compressing;
     await this.compressMessages(batch);
     const byTable = new Map<TableSpec, TargetRow[]>();
     for (const encoded of batch) {

@@ -87,6 +87,12 @@ export interface MongooseimDialect<S extends SqlSession = SqlSession> {
    * tables; returns how many were inserted. May consume the staging table.
    */
   insertMissing(session: S, table: TableSpec): Promise<number>;
+  /**
+   * An archive table's rows bulk-loaded straight into the table (no staging, no INSERT … SELECT), inside a
+   * savepoint: true when all went in; false when one of their keys is already present (nothing of them is
+   * then written, and the caller stages them). Optional: dialects without it always stage.
+   */
+  loadArchiveDirect?(session: S, table: TableSpec, rows: BulkValue[][]): Promise<boolean>;
   /** Staged MAM rows whose (owner, id) holds a different message, ordered by owner and id. */
   collidingMamRows(session: S, table: TableSpec): Promise<CollidingRow[]>;
   /** Who holds `id` in the owner's archive: nobody, the same message, or another one. */

@@ -1,7 +1,9 @@
 // The MongooseIM writer, once for every SQL dialect: each batch is bulk-loaded into session-local staging
 // tables, then moved with one INSERT … SELECT per table that skips rows already present, and the checkpoint
-// row is written in the same transaction. Replaying a committed batch changes nothing. The dialect
-// (src/target/postgres, src/target/mysql) supplies the SQL; this file decides what happens.
+// row is written in the same transaction. Replaying a committed batch changes nothing. Archive rows, the bulk
+// of any migration, first try the database's own bulk load straight into their table (PostgreSQL: COPY in a
+// savepoint); a batch holding a present row falls back to staging. The dialect (src/target/postgres,
+// src/target/mysql) supplies the SQL; this file decides what happens.
 import { randomBytes } from 'node:crypto';
 import { TargetError } from '../../errors.js';
 import type { MigrationRecord, RecordKind } from '../../records.js';
@@ -31,6 +33,12 @@ import type { TargetSettings } from './target-settings.js';
 /** mam_server_user ids cached at once; beyond this the least recently used are looked up again. */
 const ARCHIVE_ID_CACHE = 200_000;
 
+/**
+ * After a batch whose archive rows could not be loaded directly (some were present), this many batches stage
+ * theirs: a re-read of written data pays for the failed attempt once, not on every batch.
+ */
+const DIRECT_RETRY_AFTER = 50;
+
 /** How far past a taken MAM id the writer looks for a free one before giving up. */
 const MAX_COLLISION_STEPS = 1_000_000;
 
@@ -52,6 +60,8 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   private allocatorState: AllocatorState | undefined;
   private merge: MongooseimTargetOptions['mergeArchives'];
   private readonly deflatePool = new DeflatePool();
+  /** Batches left that stage their archive rows before direct loading is tried again. */
+  private stagedArchiveBatches = 0;
   /** Compression prepare() started, per record of the batch. */
   private readonly compressing = new WeakMap<EncodedRecord, Promise<void>>();
   /** The node byte of MAM ids, once: rowValues runs per message. */
@@ -148,11 +158,20 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
     // Outside the transaction: a rolled-back batch must not take the staging tables with it.
     await dialect.prepareStaging([...staged.map((s) => s.spec), ...(fingerprints.length > 0 ? [FINGERPRINT_TABLE] : [])]);
     const saved = checkpoint && this.checkpointSaving(checkpoint);
+    // Archive rows go straight into their table unless this batch must merge, refresh, or follows a recent
+    // batch that found its rows present (a re-read, a resumed scan): those are staged and moved.
+    const tryDirect = dialect.loadArchiveDirect !== undefined && fingerprints.length === 0 && !options.refresh && this.stagedArchiveBatches === 0;
+    if (this.stagedArchiveBatches > 0) this.stagedArchiveBatches--;
     await dialect.db.transaction(async (session) => {
       if (fingerprints.length > 0) await dialect.stage(session, FINGERPRINT_TABLE, fingerprints);
       // Serial ids of this batch's parent rows (privacy_list, muc_rooms), by table and key.
       const parentIds = new Map<string, string>();
       for (const { spec, rows, values } of staged) {
+        if (spec.mamOwner && spec.mainOf && values && tryDirect && (await dialect.loadArchiveDirect!(session, spec, values))) {
+          outcome.written[spec.mainOf] = (outcome.written[spec.mainOf] ?? 0) + rows.length;
+          continue;
+        }
+        if (spec.mamOwner && tryDirect) this.stagedArchiveBatches = DIRECT_RETRY_AFTER;
         const presentKeys = spec.serialId ? await this.findParentIds(session, spec, rows, parentIds) : undefined;
         await dialect.stage(session, spec, values ?? stagedValues(spec, this.childValues(spec, rows, parentIds)));
         // A rewritten roster must not be reported "unchanged" to clients holding an old version.

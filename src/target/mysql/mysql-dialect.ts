@@ -208,7 +208,7 @@ export class MysqlDialect implements MongooseimDialect<MysqlSession> {
     const binary = stagingColumns(table).map((c) => table.binary?.includes(c) === true);
     if (this.mode === 'load-data') {
       try {
-        await this.loadData(session, table, rows, binary);
+        await this.loadData(session, table, rows, binary, stagingName(table.name));
         return;
       } catch (err) {
         const errno = ((err as Error).cause as { errno?: number } | undefined)?.errno;
@@ -221,13 +221,30 @@ export class MysqlDialect implements MongooseimDialect<MysqlSession> {
     await this.insertValues(session, table, rows, binary);
   }
 
-  private async loadData(session: MysqlSession, table: TableSpec, rows: BulkValue[][], binary: boolean[]): Promise<void> {
+  async loadArchiveDirect(session: MysqlSession, table: TableSpec, rows: BulkValue[][]): Promise<boolean> {
+    // LOAD DATA only: LOCAL skips a duplicate key with a warning, which loadData turns into a refusal; the
+    // savepoint then takes back what the statement did load. The INSERT path always stages.
+    if (this.mode !== 'load-data' || rows.length === 0) return false;
+    await session.query('SAVEPOINT xmpp_migrate_direct');
+    try {
+      await this.loadData(session, table, rows, stagingColumns(table).map((c) => table.binary?.includes(c) === true), table.name);
+      return true;
+    } catch (err) {
+      // Whatever went wrong (a present key, a value that does not fit, LOCAL INFILE refused): nothing of it
+      // stays, and the staging path, which tells these apart, takes the batch.
+      await session.query('ROLLBACK TO SAVEPOINT xmpp_migrate_direct');
+      if (err instanceof TargetDataError || LOCAL_INFILE_REFUSED.has(((err as Error).cause as { errno?: number } | undefined)?.errno ?? -1)) return false;
+      throw err;
+    }
+  }
+
+  private async loadData(session: MysqlSession, table: TableSpec, rows: BulkValue[][], binary: boolean[], into: string): Promise<void> {
     const lines = loadDataLines(rows, binary);
     this.checkRowSizes(table, lines);
     const columns = stagingColumns(table);
     const targets = columns.map((c, i) => (binary[i] ? `@${c}` : quote(c)));
     const unhex = columns.filter((_, i) => binary[i]).map((c) => `${quote(c)} = UNHEX(@${c})`);
-    const sql = `LOAD DATA LOCAL INFILE 'xmpp-migrate-${table.name}' INTO TABLE ${stagingName(table.name)} CHARACTER SET utf8mb4 ${LOAD_DATA_FORMAT} (${targets.join(', ')})${unhex.length > 0 ? ` SET ${unhex.join(', ')}` : ''}`;
+    const sql = `LOAD DATA LOCAL INFILE 'xmpp-migrate-${table.name}' INTO TABLE ${into} CHARACTER SET utf8mb4 ${LOAD_DATA_FORMAT} (${targets.join(', ')})${unhex.length > 0 ? ` SET ${unhex.join(', ')}` : ''}`;
     const { rowCount, warnings } = await session.loadLocal(sql, lines);
     // LOCAL implies IGNORE: a value that does not fit is a warning, not an error. Treat it as the error it is.
     if (warnings > 0 || rowCount !== rows.length) {

@@ -9,6 +9,7 @@ import { checkPgSchema, MONGOOSEIM_PG_DDL } from '../mongooseim/schema-pg.js';
 import type { MongooseImTable } from '../mongooseim/schema-tables.js';
 import { copyRows, type CopyValue } from './postgres-bulk-text.js';
 import { PostgresInboxSql } from './postgres-inbox.js';
+import { TargetDataError } from '../target.js';
 import type { PgSession, PostgresDatabase } from './postgres-database.js';
 
 const META_DDL = [
@@ -22,6 +23,8 @@ const META_DDL = [
      tbl char(1) NOT NULL, owner bigint NOT NULL, id bigint NOT NULL, fp bigint NOT NULL, migration text NOT NULL,
      PRIMARY KEY (tbl, owner, fp, id, migration))`,
 ];
+
+const UNIQUE_VIOLATION = '23505';
 
 /** bigint parameters as decimal text: neither `pg` nor PGlite binds a JS bigint. */
 const param = (value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
@@ -112,6 +115,19 @@ export class PostgresDialect implements MongooseimDialect<PgSession> {
 
   stage(session: PgSession, table: TableSpec, rows: BulkValue[][]): Promise<void> {
     return session.copyFrom(stagingName(table.name), stagingColumns(table), copyRows(rows as CopyValue[][]));
+  }
+
+  async loadArchiveDirect(session: PgSession, table: TableSpec, rows: BulkValue[][]): Promise<boolean> {
+    // Never released: it ends with the transaction, and a RELEASE would cost a round trip per batch.
+    await session.query('SAVEPOINT xmpp_migrate_direct');
+    try {
+      await session.copyFrom(table.name, table.columns, copyRows(rows as CopyValue[][]));
+      return true;
+    } catch (err) {
+      if (!(err instanceof TargetDataError) || err.sqlState !== UNIQUE_VIOLATION) throw err;
+      await session.query('ROLLBACK TO SAVEPOINT xmpp_migrate_direct');
+      return false;
+    }
   }
 
   async insertMissing(session: PgSession, table: TableSpec): Promise<number> {

@@ -10,8 +10,8 @@ import type { SqlDatabase, SqlSession } from '../sql-database.js';
 import { TargetDataError } from '../target.js';
 
 export interface PgSession extends SqlSession {
-  /** COPY table (columns) FROM STDIN in text format. */
-  copyFrom(table: string, columns: string[], data: Buffer): Promise<void>;
+  /** COPY table (columns) FROM STDIN, `data` in text format or (format 'binary') in binary format. */
+  copyFrom(table: string, columns: string[], data: Buffer, format?: 'text' | 'binary'): Promise<void>;
 }
 
 export interface PostgresDatabase extends SqlDatabase<PgSession>, PgSession {
@@ -112,10 +112,10 @@ export async function openPostgres(url: string): Promise<PostgresDatabase> {
         throw conn.failed(used, err, 'query failed');
       }
     },
-    async copyFrom(table, columns, data) {
+    async copyFrom(table, columns, data, format = 'text') {
       const used = await conn.ready();
       try {
-        const stream = used.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+        const stream = used.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN${format === 'binary' ? ' (FORMAT binary)' : ''}`));
         await pipeline(Readable.from([data]), stream);
       } catch (err) {
         throw conn.failed(used, err, `COPY into ${table} failed`);
@@ -179,9 +179,9 @@ export async function openPglite(location: string): Promise<PostgresDatabase> {
         throw classifyError(err, 'query failed');
       }
     },
-    async copyFrom(table, columns, data) {
+    async copyFrom(table, columns, data, format = 'text') {
       try {
-        await q.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)]) });
+        await q.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'${format === 'binary' ? ' (FORMAT binary)' : ''}`, [], { blob: new Blob([new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)]) });
       } catch (err) {
         throw classifyError(err, `COPY into ${table} failed`);
       }

@@ -1,4 +1,5 @@
-// The MongooseIM writer's SQL on PostgreSQL and PGlite: COPY into temporary staging tables emptied at
+// The MongooseIM writer's SQL on PostgreSQL and PGlite: COPY (binary where the column types allow, see
+// postgres-bulk-binary.ts) straight into the archive tables, or into temporary staging tables emptied at
 // every commit, INSERT … SELECT DISTINCT ON … ON CONFLICT DO NOTHING, archive summaries aggregated by the
 // server. See mongooseim-dialect.ts for the contract.
 import type { SqlSession } from '../sql-database.js';
@@ -8,6 +9,7 @@ import { FINGERPRINT_TABLE, STAGING_ORDER, stagingColumns, stagingName, WRITER_T
 import { checkPgSchema, MONGOOSEIM_PG_DDL } from '../mongooseim/schema-pg.js';
 import type { MongooseImTable } from '../mongooseim/schema-tables.js';
 import { copyRows, type CopyValue } from './postgres-bulk-text.js';
+import { binaryColumnType, copyBinaryRows, type BinaryColumnType } from './postgres-bulk-binary.js';
 import { PostgresInboxSql } from './postgres-inbox.js';
 import { TargetDataError } from '../target.js';
 import type { PgSession, PostgresDatabase } from './postgres-database.js';
@@ -36,6 +38,8 @@ export class PostgresDialect implements MongooseimDialect<PgSession> {
   readonly bulkPath = 'COPY FROM STDIN';
   readonly notices: readonly string[] = [];
   private stagingReady = false;
+  /** Per relation, the binary COPY encoder of each column written (undefined: text COPY). */
+  private readonly columnTypes = new Map<string, BinaryColumnType[] | undefined>();
 
   constructor(readonly db: PostgresDatabase) {
     this.label = db.kind === 'pglite' ? 'PGlite' : 'PostgreSQL';
@@ -114,14 +118,37 @@ export class PostgresDialect implements MongooseimDialect<PgSession> {
   }
 
   stage(session: PgSession, table: TableSpec, rows: BulkValue[][]): Promise<void> {
-    return session.copyFrom(stagingName(table.name), stagingColumns(table), copyRows(rows as CopyValue[][]));
+    return this.copy(session, stagingName(table.name), stagingColumns(table), rows);
+  }
+
+  /** COPY in binary form when every column has a binary encoder and every value fits it, else in text form. */
+  private async copy(session: PgSession, relation: string, columns: string[], rows: BulkValue[][]): Promise<void> {
+    const types = await this.binaryTypes(session, relation, columns);
+    const binary = types && copyBinaryRows(rows as CopyValue[][], types);
+    if (binary) await session.copyFrom(relation, columns, binary, 'binary');
+    else await session.copyFrom(relation, columns, copyRows(rows as CopyValue[][]));
+  }
+
+  /** Each column's binary encoder, read once per relation from the catalog; undefined: the table goes as text. */
+  private async binaryTypes(session: PgSession, relation: string, columns: string[]): Promise<BinaryColumnType[] | undefined> {
+    if (this.columnTypes.has(relation)) return this.columnTypes.get(relation);
+    const { rows } = await session.query<{ attname: string; typname: string; typtype: string }>(
+      `SELECT a.attname, t.typname, t.typtype FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+      [relation],
+    );
+    const byName = new Map(rows.map((r) => [r.attname, binaryColumnType(r.typname, r.typtype)]));
+    const types = columns.map((c) => byName.get(c));
+    const usable = types.every((t) => t !== undefined) ? (types as BinaryColumnType[]) : undefined;
+    this.columnTypes.set(relation, usable);
+    return usable;
   }
 
   async loadArchiveDirect(session: PgSession, table: TableSpec, rows: BulkValue[][]): Promise<boolean> {
     // Never released: it ends with the transaction, and a RELEASE would cost a round trip per batch.
     await session.query('SAVEPOINT xmpp_migrate_direct');
     try {
-      await session.copyFrom(table.name, table.columns, copyRows(rows as CopyValue[][]));
+      await this.copy(session, table.name, table.columns, rows);
       return true;
     } catch (err) {
       if (!(err instanceof TargetDataError) || err.sqlState !== UNIQUE_VIOLATION) throw err;

@@ -21,7 +21,7 @@ export type PhaseSpec =
   | { phase: 'dry-run'; source: string; target: string; rejectFile: string; limits?: Partial<BatchLimits> }
   /** `run --create-schema` into an empty database: the real migration, in-process. */
   | { phase: 'end-to-end'; source: string; target: string; rejectFile: string; limits?: Partial<BatchLimits> }
-  /** The same rows, already encoded, by plain COPY … FROM STDIN: one transaction per table, in this order. */
+  /** The same rows, already encoded, by plain COPY … FROM STDIN (FORMAT binary): one transaction per table, in this order. */
   | { phase: 'raw-copy'; target: string; tables: Array<{ table: string; file: string }> };
 
 export type PhaseName = PhaseSpec['phase'];
@@ -104,7 +104,7 @@ async function rawCopy(url: string, tables: Array<{ table: string; file: string 
   try {
     for (const { table, file } of tables) {
       await client.query('BEGIN');
-      const copy = client.query(copyFrom(`COPY ${table} FROM STDIN`));
+      const copy = client.query(copyFrom(`COPY ${table} FROM STDIN (FORMAT binary)`));
       await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), copy);
       await client.query('COMMIT');
       rows[table] = copy.rowCount;

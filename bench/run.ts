@@ -196,7 +196,7 @@ async function dropDatabase(serverUrl: string, name: string): Promise<void> {
   created.splice(created.indexOf(name), 1);
 }
 
-/** Every MongooseIM table the run wrote into (not the tool's own xmpp_migrate_* tables), as COPY text files. */
+/** Every MongooseIM table the run wrote into (not the tool's own xmpp_migrate_* tables), as COPY binary files (the fastest form PostgreSQL loads, and the one the writer uses). */
 async function dumpWrittenRows(url: string, dir: string): Promise<Array<{ table: string; file: string; rows: number }>> {
   await mkdir(dir, { recursive: true });
   return withClient(url, async (client) => {
@@ -210,7 +210,7 @@ async function dumpWrittenRows(url: string, dir: string): Promise<Array<{ table:
       const { rows } = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${table}) AS any`);
       if (!rows[0]?.any) continue;
       const file = join(dir, `${table}.copy`);
-      const copy = client.query(copyTo(`COPY ${table} TO STDOUT`));
+      const copy = client.query(copyTo(`COPY ${table} TO STDOUT (FORMAT binary)`));
       await pipeline(copy, createWriteStream(file));
       dumped.push({ table, file, rows: copy.rowCount });
     }

@@ -195,24 +195,34 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Parses an XMPP date-time into µs since the epoch; undefined when it is not one (or before 1970). */
 export function parseXmppTimestamp(text: string): Micros | undefined {
+  // Per archived message: no intermediate arrays, and BigInt only once (or for dates past 2255, beyond 2^53 µs).
   const m = XEP0082_DATETIME.exec(text) ?? XEP0091_STAMP.exec(text);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const year = +m[1]!;
+  const month = +m[2]!;
+  const day = +m[3]!;
+  const hour = +m[4]!;
+  const minute = +m[5]!;
+  const second = +m[6]!;
   if (year < 1970 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day < 1 || day > (month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]!)) return undefined;
   const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const fraction = BigInt(((m[7] ?? '') + '000000').slice(0, 6));
+  const digits = m[7];
+  // Digits past the µs are cut, as before: '.1234567' is .123456.
+  const fraction = digits === undefined ? 0 : +(digits.length >= 6 ? digits.slice(0, 6) : digits.padEnd(6, '0'));
   let offsetMinutes = 0;
   const zone = m[8];
   if (zone !== undefined && zone !== 'Z') {
-    const zh = Number(zone.slice(1, 3));
-    const zm = Number(zone.slice(4, 6));
+    const zh = +zone.slice(1, 3);
+    const zm = +zone.slice(4, 6);
     if (zh > 23 || zm > 59) return undefined;
-    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (zh * 60 + zm);
+    offsetMinutes = (zone.charCodeAt(0) === 45 /* - */ ? -1 : 1) * (zh * 60 + zm);
   }
-  const micros = BigInt(ms) * 1000n + fraction - BigInt(offsetMinutes) * 60_000_000n;
-  return micros < 0n ? undefined : micros;
+  const micros = ms * 1000 + fraction - offsetMinutes * 60_000_000;
+  if (Number.isSafeInteger(micros)) return micros < 0 ? undefined : BigInt(micros);
+  const exact = BigInt(ms) * 1000n + BigInt(fraction) - BigInt(offsetMinutes) * 60_000_000n;
+  return exact < 0n ? undefined : exact;
 }
 
 // ---------------------------------------------------------------------------------------------------------

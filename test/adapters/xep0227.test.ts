@@ -952,6 +952,11 @@ describe('xep0227 timestamps', () => {
     ['2024-01-01T12:00:00', undefined],
     ['1969-12-31T23:59:59Z', undefined],
     ['Thu Jan 21 14:17:35 CET 2016', undefined],
+    // Past 2^53 µs (after 2255): exact all the same.
+    ['2999-12-31T23:59:59.999999Z', 32_503_679_999_999_999n],
+    ['2999-12-31T23:59:59.999999-00:01', 32_503_680_059_999_999n],
+    ['1970-01-01T00:00:00.000001Z', 1n],
+    ['1970-01-01T00:30:00+01:00', undefined],
   ];
   for (const [text, micros] of table) {
     it(`parses ${JSON.stringify(text)} to ${micros ?? 'nothing'}`, () => {

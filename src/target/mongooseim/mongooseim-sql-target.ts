@@ -39,6 +39,9 @@ const ARCHIVE_ID_CACHE = 200_000;
  */
 const DIRECT_RETRY_AFTER = 50;
 
+/** Messages sent to the compression worker at once while a batch is being encoded. */
+const COMPRESSION_CHUNK = 128;
+
 /** How far past a taken MAM id the writer looks for a free one before giving up. */
 const MAX_COLLISION_STEPS = 1_000_000;
 
@@ -62,7 +65,9 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   private readonly deflatePool = new DeflatePool();
   /** Batches left that stage their archive rows before direct loading is tried again. */
   private stagedArchiveBatches = 0;
-  /** Compression prepare() started, per record of the batch. */
+  /** Encoded messages not yet sent to the compression worker. */
+  private toCompress: EncodedRecord[] = [];
+  /** Compression under way (started by encode or prepare), per record. */
   private readonly compressing = new WeakMap<EncodedRecord, Promise<void>>();
   /** The node byte of MAM ids, once: rowValues runs per message. */
   private readonly mamNode: bigint;
@@ -112,7 +117,23 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   }
 
   encode(record: MigrationRecord): EncodedRecord | Promise<EncodedRecord> {
-    return this.encoder.encode(record);
+    const encoded = this.encoder.encode(record);
+    // Messages go to the compression worker as they are encoded, a chunk at a time, so that the worker
+    // runs alongside the encoding of the rest of their batch rather than after it.
+    if (!(encoded instanceof Promise) && encoded.rows.some((row) => row.deferredDeflate)) {
+      this.toCompress.push(encoded);
+      if (this.toCompress.length >= COMPRESSION_CHUNK) this.dispatchCompression();
+    }
+    return encoded;
+  }
+
+  private dispatchCompression(): void {
+    const chunk = this.toCompress;
+    if (chunk.length === 0) return;
+    this.toCompress = [];
+    const compressing = this.compressMessages(chunk);
+    compressing.catch(() => undefined); // surfaced by write, which awaits it
+    for (const encoded of chunk) this.compressing.set(encoded, compressing);
   }
 
   async beginStream(key: CheckpointKey): Promise<Checkpoint | undefined> {
@@ -123,10 +144,9 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
     return { cursor: stored.cursor, completed: stored.completed, records: stored.records, updatedAt: stored.updatedAt };
   }
 
-  prepare(batch: EncodedRecord[]): void {
-    const compressing = this.compressMessages(batch);
-    compressing.catch(() => undefined); // surfaced by write, which awaits it
-    for (const encoded of batch) this.compressing.set(encoded, compressing);
+  /** The batch is complete: its messages not yet sent to the worker go now, while the previous batch is written. */
+  prepare(_batch: EncodedRecord[]): void {
+    this.dispatchCompression();
   }
 
   async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined, options: WriteOptions = {}): Promise<WriteOutcome> {

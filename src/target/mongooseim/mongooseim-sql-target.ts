@@ -40,7 +40,7 @@ const ARCHIVE_ID_CACHE = 200_000;
 const DIRECT_RETRY_AFTER = 50;
 
 /** Messages sent to the compression worker at once while a batch is being encoded. */
-const COMPRESSION_CHUNK = 128;
+const COMPRESSION_CHUNK = 256;
 
 /** How far past a taken MAM id the writer looks for a free one before giving up. */
 const MAX_COLLISION_STEPS = 1_000_000;

@@ -5,6 +5,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { RecordError } from '../errors.js';
 import { transformRecord } from '../pipeline/transforms.js';
 import type { RecordKind } from '../records.js';
+import { DeflatePool } from '../encoding/deflate-pool.js';
+import { compressedFromPlain } from '../encoding/etf.js';
 import { archiveKey, MongooseimRowEncoder, SUPPORTED_KINDS } from '../target/mongooseim/row-encoder.js';
 import type { ArchiveSummary } from '../target/target.js';
 import { loadMappingFor, openSourceFor, openTargetFor, resolveSettings, type CommonOptions } from './context.js';
@@ -67,6 +69,18 @@ export interface VerifyReport {
   parity: boolean;
 }
 
+/** Messages per chunk handed to the compression worker. */
+const VERIFY_CHUNK = 1000;
+
+/** A source message as the target would store it; `plain` while its compression is still to be done. */
+interface SourceMessage {
+  archive: string;
+  type: 'user' | 'room';
+  micros: bigint;
+  message: Buffer;
+  plain: boolean;
+}
+
 interface Accumulator {
   type: 'user' | 'room';
   count: number;
@@ -100,9 +114,43 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const notWrittenKinds: Partial<Record<RecordKind, number>> = {};
   const sourceCounts: Partial<Record<RecordKind, number>> = {};
   const sample = options.sample === undefined ? undefined : new ArchiveSample(options.sample);
+  // Compressed terms are deflated in the worker thread as `run` does, a chunk at a time, while the next chunk
+  // is read and encoded; chunks are folded into the archive hashes in source order.
+  const deflatePool = new DeflatePool();
+  let chunk: SourceMessage[] = [];
+  let compressing: Promise<void> | undefined;
+  const fold = (messages: SourceMessage[]): void => {
+    for (const { archive, type, micros, message } of messages) {
+      // An archive the sample dropped after this message was read (a lower-hashing one took its place).
+      if (sample && !sample.has(archive)) continue;
+      let acc = archives.get(archive);
+      if (!acc) archives.set(archive, (acc = { type, count: 0, first: micros, last: micros, hash: createHash('md5') }));
+      acc.count++;
+      if (micros < acc.first) acc.first = micros;
+      if (micros > acc.last) acc.last = micros;
+      acc.hash.update(createHash('md5').update(message).digest('hex'));
+    }
+  };
+  const dispatch = async (): Promise<void> => {
+    const messages = chunk;
+    chunk = [];
+    const deferred = messages.filter((m) => m.plain);
+    const done = deflatePool.deflateAll(deferred.map((m) => m.message.subarray(1))).then((zs) => {
+      deferred.forEach((m, i) => (m.message = compressedFromPlain(m.message, zs[i]!)));
+    });
+    // One chunk in the worker at a time: the one before is folded first, so hashes take messages in order.
+    const previous = compressing;
+    compressing = done.then(async () => {
+      await previous;
+      fold(messages);
+    });
+    compressing.catch(() => undefined); // surfaced below, when awaited
+    if (previous) await previous;
+  };
   try {
     // Encode exactly as `run` does (same settings, same id allocation) but keep only what parity needs.
     const encoder = new MongooseimRowEncoder({ ...settings, passwordFormat: 'plain' }, Buffer.alloc(32));
+    encoder.deferCompression = true;
     for (const stream of source.streams()) {
       encoder.allocator.restore(undefined);
       for await (const item of source.read(stream.name)) {
@@ -127,18 +175,16 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
           sourceCounts[record.kind] = (sourceCounts[record.kind] ?? 0) + 1;
           if (row.table !== 'mam_message' && row.table !== 'mam_muc_message') continue;
           const archive = (row.archive as string).replace('\u0000', '/');
-          const micros = row.micros as bigint;
-          let acc = archives.get(archive);
-          if (!acc) archives.set(archive, (acc = { type: row.table === 'mam_message' ? 'user' : 'room', count: 0, first: micros, last: micros, hash: createHash('md5') }));
-          acc.count++;
-          if (micros < acc.first) acc.first = micros;
-          if (micros > acc.last) acc.last = micros;
-          acc.hash.update(createHash('md5').update(row.message as Buffer).digest('hex'));
+          chunk.push({ archive, type: row.table === 'mam_message' ? 'user' : 'room', micros: row.micros as bigint, message: row.message as Buffer, plain: row.deferredDeflate === true });
+          if (chunk.length >= VERIFY_CHUNK) await dispatch();
         }
       }
     }
+    await dispatch();
+    await compressing;
   } finally {
     await source.close();
+    await deflatePool.close();
   }
 
   const target = await openTargetFor(options, settings, 'read');
@@ -229,6 +275,10 @@ class ArchiveSample {
   private bar: { archive: string; hash: bigint } | undefined;
 
   constructor(private readonly size: number) {}
+
+  has(archive: string): boolean {
+    return this.members.has(archive);
+  }
 
   admits(archive: string, accumulators: Map<string, unknown>): boolean {
     if (this.members.has(archive)) return true;

@@ -70,3 +70,54 @@ describe('verify --sample and --per-owner', () => {
     expect(everyOwner.report.archives!.filter((a) => a.status !== 'same').map((a) => a.archive)).toEqual([sampled[2]]);
   }, 60_000);
 });
+
+// Source messages are compressed in the worker thread a chunk of 1000 at a time and folded into the archive
+// hashes in order: over several chunks, a sample whose members change while chunks are in flight must count
+// only its final members, and one changed byte of one message must still show.
+describe('verify over several compression chunks', () => {
+  let bigWork: string;
+  let bigDb: FreshDatabase;
+  let bigSource: string;
+  beforeAll(async () => {
+    bigWork = await mkdtemp(join(tmpdir(), 'xmig-verify-chunks-'));
+    const file = join(bigWork, 'export.xml');
+    await writeSyntheticExport(file, { users: 8, messagesPerUser: 400, seed: 5 });
+    bigSource = `xep0227:${file}`;
+    bigDb = await freshPostgresDatabase('verify_chunks');
+    const run = await cli(['run', '--source', bigSource, '--target', bigDb.url, '--create-schema', '--quiet', '--reject-file', join(bigWork, 'r.ndjson')]);
+    expect(run.code).toBe(0);
+  });
+  afterAll(async () => {
+    await bigDb?.drop();
+    await rm(bigWork, { recursive: true, force: true });
+  });
+  const check = async (...extra: string[]): Promise<{ code: number; report: VerifyReport }> => {
+    const { code, stdout } = await cli(['verify', '--source', bigSource, '--target', bigDb.url, '--json', ...extra]);
+    return { code, report: JSON.parse(stdout) as VerifyReport };
+  };
+
+  it('finds one changed byte in one of 3,200 compressed messages, and samples exactly its members', async () => {
+    const whole = await check('--per-owner');
+    expect(whole.code).toBe(0);
+    expect(whole.report).toMatchObject({ parity: true, archivesCompared: 8, messagesInSource: 3200, messagesInTarget: 3200 });
+    const sampled = await check('--sample', '3', '--per-owner');
+    expect(sampled.report).toMatchObject({ parity: true, archivesCompared: 3, sampledFrom: 8, messagesInSource: 1200, messagesInTarget: 1200 });
+    expect(sampled.report.archives!.every((a) => a.source!.count === 400 && a.source!.contentHash === a.target!.contentHash)).toBe(true);
+
+    // The last byte of the 200th message of the fifth archive (in id order) changes: a compressed term still.
+    const victim = whole.report.archives![4]!.archive;
+    const [server, user] = victim.split('/') as [string, string];
+    const client = new pg.Client({ connectionString: bigDb.url });
+    await client.connect();
+    const { rowCount } = await client.query(
+      `UPDATE mam_message SET message = overlay(message placing '\\xff'::bytea from length(message) for 1)
+       WHERE id = (SELECT m.id FROM mam_message m JOIN mam_server_user u ON u.id = m.user_id WHERE u.server = $1 AND u.user_name = $2 ORDER BY m.id OFFSET 199 LIMIT 1)`,
+      [server, user],
+    );
+    await client.end();
+    expect(rowCount).toBe(1);
+    const after = await check();
+    expect(after.code).toBe(5);
+    expect(after.report.differences).toEqual([expect.objectContaining({ archive: victim, problem: 'content differs' })]);
+  }, 120_000);
+});

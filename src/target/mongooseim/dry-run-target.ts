@@ -1,8 +1,10 @@
-// `run --dry-run`: every record is read, transformed and encoded exactly as in a real run; nothing is
-// written and checkpoints live in memory, so the rejects and counts are the ones a real run would give.
+// `run --dry-run`: every record is read, transformed and encoded exactly as in a real run (compression too,
+// in the worker thread as a real run does it); nothing is written and checkpoints live in memory, so the
+// rejects and counts are the ones a real run would give.
 import { randomBytes } from 'node:crypto';
 import type { MigrationRecord } from '../../records.js';
 import type { ArchiveSummary, Checkpoint, CheckpointKey, CheckpointUpdate, EncodedRecord, MigrationTarget, PassLedger, TargetInventory, WriteOutcome } from '../target.js';
+import { CompressionQueue } from './compression-queue.js';
 import { MongooseimRowEncoder, SUPPORTED_KINDS } from './row-encoder.js';
 import type { TargetSettings } from './target-settings.js';
 
@@ -11,13 +13,21 @@ export class DryRunTarget implements MigrationTarget {
   private readonly encoder: MongooseimRowEncoder;
   private readonly checkpoints = new Map<string, Checkpoint>();
   private readonly ledgers = new Map<string, PassLedger>();
+  private readonly compression = new CompressionQueue();
 
   constructor(readonly displayName: string, settings: TargetSettings) {
     this.encoder = new MongooseimRowEncoder(settings, randomBytes(32));
+    this.encoder.deferCompression = true;
   }
 
   encode(record: MigrationRecord): EncodedRecord | Promise<EncodedRecord> {
-    return this.encoder.encode(record);
+    const encoded = this.encoder.encode(record);
+    if (!(encoded instanceof Promise)) this.compression.add(encoded);
+    return encoded;
+  }
+
+  prepare(_batch: EncodedRecord[]): void {
+    this.compression.dispatch();
   }
 
   async beginStream(key: CheckpointKey): Promise<Checkpoint | undefined> {
@@ -26,6 +36,7 @@ export class DryRunTarget implements MigrationTarget {
   }
 
   async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined): Promise<WriteOutcome> {
+    await this.compression.settle(batch);
     const written: WriteOutcome['written'] = {};
     for (const encoded of batch) written[encoded.kind] = (written[encoded.kind] ?? 0) + 1;
     if (checkpoint) await this.saveCheckpoint(checkpoint);
@@ -54,7 +65,9 @@ export class DryRunTarget implements MigrationTarget {
     return { tables: {} };
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return this.compression.close();
+  }
 }
 
 function keyOf(key: CheckpointKey): string {

@@ -23,8 +23,7 @@ import type {
 } from '../target.js';
 import type { BulkValue, MongooseimDialect } from './mongooseim-dialect.js';
 import { FINGERPRINT_TABLE, WRITER_TABLE, WRITER_TABLES, type TableSpec } from './mongooseim-tables.js';
-import { DeflatePool } from '../../encoding/deflate-pool.js';
-import { compressedFromPlain } from '../../encoding/etf.js';
+import { CompressionQueue } from './compression-queue.js';
 import { archiveKey, MongooseimRowEncoder, SUPPORTED_KINDS } from './row-encoder.js';
 import type { AllocatorState } from './mam-id-allocator.js';
 import { InboxRebuilder, type InboxRebuildOptions, type InboxRebuildSummary } from './inbox-rebuild.js';
@@ -38,9 +37,6 @@ const ARCHIVE_ID_CACHE = 200_000;
  * theirs: a re-read of written data pays for the failed attempt once, not on every batch.
  */
 const DIRECT_RETRY_AFTER = 50;
-
-/** Messages sent to the compression worker at once while a batch is being encoded. */
-const COMPRESSION_CHUNK = 256;
 
 /** How far past a taken MAM id the writer looks for a free one before giving up. */
 const MAX_COLLISION_STEPS = 1_000_000;
@@ -62,13 +58,9 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   private encoder!: MongooseimRowEncoder;
   private allocatorState: AllocatorState | undefined;
   private merge: MongooseimTargetOptions['mergeArchives'];
-  private readonly deflatePool = new DeflatePool();
+  private readonly compression = new CompressionQueue();
   /** Batches left that stage their archive rows before direct loading is tried again. */
   private stagedArchiveBatches = 0;
-  /** Encoded messages not yet sent to the compression worker. */
-  private toCompress: EncodedRecord[] = [];
-  /** Compression under way (started by encode or prepare), per record. */
-  private readonly compressing = new WeakMap<EncodedRecord, Promise<void>>();
   /** The node byte of MAM ids, once: rowValues runs per message. */
   private readonly mamNode: bigint;
   /** Per checkpoint key, the last checkpoint this process saw committed and the one being written: what the target must hold. */
@@ -118,22 +110,8 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
 
   encode(record: MigrationRecord): EncodedRecord | Promise<EncodedRecord> {
     const encoded = this.encoder.encode(record);
-    // Messages go to the compression worker as they are encoded, a chunk at a time, so that the worker
-    // runs alongside the encoding of the rest of their batch rather than after it.
-    if (!(encoded instanceof Promise) && encoded.rows.some((row) => row.deferredDeflate)) {
-      this.toCompress.push(encoded);
-      if (this.toCompress.length >= COMPRESSION_CHUNK) this.dispatchCompression();
-    }
+    if (!(encoded instanceof Promise)) this.compression.add(encoded);
     return encoded;
-  }
-
-  private dispatchCompression(): void {
-    const chunk = this.toCompress;
-    if (chunk.length === 0) return;
-    this.toCompress = [];
-    const compressing = this.compressMessages(chunk);
-    compressing.catch(() => undefined); // surfaced by write, which awaits it
-    for (const encoded of chunk) this.compressing.set(encoded, compressing);
   }
 
   async beginStream(key: CheckpointKey): Promise<Checkpoint | undefined> {
@@ -146,19 +124,12 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
 
   /** The batch is complete: its messages not yet sent to the worker go now, while the previous batch is written. */
   prepare(_batch: EncodedRecord[]): void {
-    this.dispatchCompression();
+    this.compression.dispatch();
   }
 
   async write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined, options: WriteOptions = {}): Promise<WriteOutcome> {
     const { dialect } = this;
-    // Compression started by prepare (while the previous batch was written), then whatever it did not cover.
-    const started = new Set<Promise<void>>();
-    for (const encoded of batch) {
-      const compressing = this.compressing.get(encoded);
-      if (compressing) started.add(compressing);
-    }
-    for (const compressing of started) await compressing;
-    await this.compressMessages(batch);
+    await this.compression.settle(batch);
     const byTable = new Map<TableSpec, TargetRow[]>();
     for (const encoded of batch) {
       for (const row of encoded.rows) {
@@ -219,19 +190,6 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
     if (checkpoint) this.allocatorState = state;
     if (saved) saved.committed = checkpoint;
     return outcome;
-  }
-
-  /** Compressed-eterm messages the encoder left plain: deflated in the worker, all of the batch at once. */
-  private async compressMessages(batch: EncodedRecord[]): Promise<void> {
-    const rows: TargetRow[] = [];
-    for (const encoded of batch) for (const row of encoded.rows) if (row.deferredDeflate) rows.push(row);
-    if (rows.length === 0) return;
-    const zs = await this.deflatePool.deflateAll(rows.map((row) => (row.message as Buffer).subarray(1)));
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      row.message = compressedFromPlain(row.message as Buffer, zs[i]!);
-      delete row.deferredDeflate;
-    }
   }
 
   /** The staged fingerprint rows of the batch's archived messages (FINGERPRINT_TABLE columns). */
@@ -427,7 +385,7 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   }
 
   async close(): Promise<void> {
-    await this.deflatePool.close();
+    await this.compression.close();
     await this.dialect.db.close();
   }
 }

@@ -88,7 +88,7 @@ export function classifyMysqlError(err: unknown, context: string): Error {
   if (dataClass || (errno !== undefined && DATA_ERRNOS.has(errno))) {
     return new TargetDataError(message, sqlState && sqlState !== 'HY000' ? sqlState : String(errno), { cause: err });
   }
-  if (isMysqlConnectionLoss(err)) return new TargetError('target-connection-lost', message, { cause: err });
+  if (isMysqlConnectionLoss(err)) return new TargetError('target-connection-lost', `${context}: the connection to the server was lost (${errorMessage(err)})`, { cause: err });
   if (errno !== undefined && TRANSIENT_ERRNOS.has(errno)) return new TargetError('target-busy', message, { cause: err });
   return new TargetError('target-unavailable', message, { cause: err });
 }

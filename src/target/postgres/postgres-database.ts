@@ -46,7 +46,7 @@ export function classifyError(err: unknown, context: string): Error {
   if (typeof code === 'string' && code.length === 5 && DATA_ERROR_CLASSES.has(code.slice(0, 2))) {
     return new TargetDataError(message, code, { cause: err });
   }
-  if (isConnectionLoss(err)) return new TargetError('target-connection-lost', message, { cause: err });
+  if (isConnectionLoss(err)) return new TargetError('target-connection-lost', `${context}: the connection to the server was lost (${errorMessage(err)})`, { cause: err });
   if (typeof code === 'string' && TRANSIENT_SQLSTATES.has(code)) return new TargetError('target-busy', message, { cause: err });
   return new TargetError('target-unavailable', message, { cause: err });
 }

@@ -1,15 +1,16 @@
-// The benchmark's MariaDB case, kept apart from bench/run.ts's PostgreSQL phases: the same export, `run
-// --create-schema` into an empty MariaDB database (end-to-end, in a child process like the PostgreSQL phases,
-// once by LOAD DATA LOCAL INFILE and once with the server's local_infile OFF, i.e. the multi-row INSERT
-// fallback), against a raw LOAD DATA LOCAL INFILE of exactly the rows the run wrote (dumped untimed, loaded
-// timed into another empty database with the same schema, one transaction per table).
+// The benchmark's MariaDB target, kept apart from bench/run.ts's PostgreSQL phases: `run --create-schema` of any
+// source URL (xep0227:FILE, prosody:DIR, ejabberd+pg:postgres://…) into an empty MariaDB database (end-to-end,
+// in a child process like the PostgreSQL phases, by LOAD DATA LOCAL INFILE and, unless left out, once more with
+// the server's local_infile OFF, i.e. the multi-row INSERT fallback), against a raw LOAD DATA LOCAL INFILE of
+// exactly the rows the run wrote (dumped untimed, loaded timed into another empty database with the same schema,
+// one transaction per table). bench/matrix.ts uses it for every source; standalone it runs the XEP-0227 export.
 //
-//   npx tsx bench/mariadb-case.ts [--messages N] [--users U] [--work DIR]   (standalone)
-//   XMIG_BENCH_MYSQL_URL=mysql://root:pw@127.0.0.1:3306 …                 (an existing server)
+//   npx tsx bench/mariadb-case.ts [--messages N] [--users U] [--work DIR] [--batch-rows R]   (standalone, XEP-0227)
+//   XMIG_BENCH_MYSQL_URL=mysql://root:pw@127.0.0.1:3306 …                                 (an existing server)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,20 +22,32 @@ import type { BatchLimits } from '../src/pipeline/batch-limits.js';
 import { MONGOOSEIM_MYSQL_DDL } from '../src/target/mongooseim/schema-mysql.js';
 import { LOAD_DATA_FORMAT, loadDataField } from '../src/target/mysql/mysql-bulk-text.js';
 import { exitGuard, freePorts, HOST, isRoot, READY_TIMEOUT_MS, reused, run, sleep, STOP_TIMEOUT_MS, tail, type StartedServer } from '../test/support/postgres-server.js';
-import { writeSyntheticExport } from '../test/support/synthetic-xep0227.js';
-import { PHASE_ENV, type PhaseResult, type PhaseSpec } from './phases.js';
+import { databaseUrl, ensureXep0227Export, runPhaseChild, type PhaseResult, type PhaseSpec, type SourceSettings } from './phases.js';
 
 export const MYSQL_URL_ENV = 'XMIG_BENCH_MYSQL_URL';
-const here = fileURLToPath(new URL('.', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+
+export interface MariadbCaseOptions {
+  /** Any source URL `run` takes: xep0227:FILE, prosody:DIR, ejabberd+pg:postgres://… */
+  source: string;
+  sourceSettings?: SourceSettings;
+  /** Archived messages the source holds: a run that writes another number is reported. */
+  messages: number;
+  /** Scratch space for the row dumps (a directory of its own is made under it and removed). */
+  work: string;
+  limits?: Partial<BatchLimits>;
+  /** Also `run` with the server's local_infile OFF (multi-row INSERTs). Default true. */
+  insertFallback?: boolean;
+  /** Runs the end-to-end phase (default: runPhaseChild); the matrix wraps it to account CPU. */
+  runEndToEnd?: (spec: PhaseSpec) => Promise<PhaseResult>;
+}
 
 export interface MariadbCaseResult {
   server: string;
   messages: number;
   /** `run` into MariaDB with LOAD DATA LOCAL INFILE (the default path). */
   loadData: PhaseResult;
-  /** `run` into MariaDB with the server's local_infile OFF: multi-row INSERTs. */
-  insert: PhaseResult;
+  /** `run` into MariaDB with the server's local_infile OFF: multi-row INSERTs (unless left out). */
+  insert?: PhaseResult;
   /** Raw LOAD DATA LOCAL INFILE of the rows `run` wrote: wall ms and rows per table. */
   raw: { ms: number; rows: Record<string, number>; messages: number };
   /** End-to-end (LOAD DATA) msg/s ÷ raw LOAD DATA msg/s. */
@@ -93,12 +106,6 @@ export async function startThrowawayMariadb(): Promise<StartedServer> {
   }
 }
 
-function withDatabase(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
 async function admin<T>(serverUrl: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
   const c = await mysql.createConnection(serverUrl);
   try {
@@ -109,23 +116,6 @@ async function admin<T>(serverUrl: string, fn: (c: mysql.Connection) => Promise<
 }
 
 // ------------------------------------------------------------------------------------------------- phases
-
-function endToEnd(spec: PhaseSpec): Promise<PhaseResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(here, 'phase-child.ts')], {
-      cwd: join(here, '..'),
-      env: { ...process.env, [PHASE_ENV]: JSON.stringify(spec) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`the MariaDB end-to-end phase failed (${code})`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as PhaseResult);
-    });
-  });
-}
 
 const BLOB_TYPES = new Set(['tinyblob', 'blob', 'mediumblob', 'longblob', 'binary', 'varbinary']);
 
@@ -182,27 +172,44 @@ async function rawLoadData(url: string, tables: Awaited<ReturnType<typeof dumpRo
   return { ms: performance.now() - t0, rows, messages: (rows.mam_message ?? 0) + (rows.mam_muc_message ?? 0) };
 }
 
-/** The MariaDB case for one export: see the header. `serverUrl` has no database; databases are created and dropped. */
-export async function benchMariadb(serverUrl: string, exportFile: string, messages: number, work: string, limits?: Partial<BatchLimits>, log: (s: string) => void = () => undefined): Promise<MariadbCaseResult> {
+/** The database's version, e.g. `MariaDB 10.11.6`. */
+export async function mariadbVersion(serverUrl: string): Promise<string> {
+  const [[row]] = (await admin(serverUrl, (c) => c.query('SELECT VERSION() AS v'))) as unknown as [[{ v: string }]];
+  return `MariaDB ${row!.v.replace(/-MariaDB.*$/i, '')}`;
+}
+
+/** The MariaDB case for one source: see the header. `serverUrl` has no database; databases are created and dropped. */
+export async function benchMariadb(serverUrl: string, options: MariadbCaseOptions, log: (s: string) => void = () => undefined): Promise<MariadbCaseResult> {
+  const { source, messages, limits } = options;
+  const runEndToEnd = options.runEndToEnd ?? ((spec: PhaseSpec) => runPhaseChild(spec, [], 'MariaDB end-to-end'));
   const name = (hint: string): string => `xmig_bench_${hint}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const scratch = join(work, `mariadb-${process.pid}-${messages}`);
-  await mkdir(scratch, { recursive: true });
+  await mkdir(options.work, { recursive: true });
+  const scratch = await mkdtemp(join(options.work, `mariadb-${process.pid}-${messages}-`));
   const created: string[] = [];
   const create = async (hint: string): Promise<string> => {
     const db = name(hint);
     await admin(serverUrl, (c) => c.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`));
     created.push(db);
-    return withDatabase(serverUrl, db);
+    return databaseUrl(serverUrl, db);
   };
   try {
-    const [[version]] = (await admin(serverUrl, (c) => c.query('SELECT VERSION() AS v'))) as unknown as [[{ v: string }]];
-    const spec = (target: string, label: string): PhaseSpec => ({ phase: 'end-to-end', source: `xep0227:${exportFile}`, target, rejectFile: join(scratch, `rejects-${label}.ndjson`), ...(limits ? { limits } : {}) });
+    const version = await mariadbVersion(serverUrl);
+    const spec = (target: string, label: string): PhaseSpec => ({
+      phase: 'end-to-end',
+      source,
+      ...(options.sourceSettings ? { sourceSettings: options.sourceSettings } : {}),
+      target,
+      rejectFile: join(scratch, `rejects-${label}.ndjson`),
+      ...(limits ? { limits } : {}),
+    });
     const rate = (n: number, ms: number): string => Math.round(n / (ms / 1000)).toLocaleString('en');
 
     await admin(serverUrl, (c) => c.query('SET GLOBAL local_infile = 1'));
     const loadUrl = await create('e2e');
-    const loadData = await endToEnd(spec(loadUrl, 'load-data'));
+    const loadData = await runEndToEnd(spec(loadUrl, 'load-data'));
     log(`mariadb end-to-end (LOAD DATA)  ${rate(loadData.messages, loadData.ms).padStart(9)} msg/s  ${(loadData.ms / 1000).toFixed(1)} s  peak RSS ${loadData.peakRssMb.toFixed(0)} MB`);
+    if (loadData.messages !== messages) log(`warning: the run wrote ${loadData.messages} messages, the source holds ${messages}`);
+    if (loadData.rejected > 0) log(`warning: the run rejected ${loadData.rejected} records`);
 
     const dumped = await dumpRows(loadUrl, join(scratch, 'rows'));
     const rawUrl = await create('raw');
@@ -212,18 +219,20 @@ export async function benchMariadb(serverUrl: string, exportFile: string, messag
     const raw = await rawLoadData(rawUrl, dumped);
     log(`mariadb raw LOAD DATA           ${rate(raw.messages, raw.ms).padStart(9)} msg/s  ${(raw.ms / 1000).toFixed(1)} s`);
 
-    const insertUrl = await create('e2e_insert');
-    await admin(serverUrl, (c) => c.query('SET GLOBAL local_infile = 0'));
-    let insert: PhaseResult;
-    try {
-      insert = await endToEnd(spec(insertUrl, 'insert'));
-    } finally {
-      await admin(serverUrl, (c) => c.query('SET GLOBAL local_infile = 1'));
+    let insert: PhaseResult | undefined;
+    if (options.insertFallback ?? true) {
+      const insertUrl = await create('e2e_insert');
+      await admin(serverUrl, (c) => c.query('SET GLOBAL local_infile = 0'));
+      try {
+        insert = await runEndToEnd(spec(insertUrl, 'insert'));
+      } finally {
+        await admin(serverUrl, (c) => c.query('SET GLOBAL local_infile = 1'));
+      }
+      log(`mariadb end-to-end (INSERTs)    ${rate(insert.messages, insert.ms).padStart(9)} msg/s  ${(insert.ms / 1000).toFixed(1)} s  peak RSS ${insert.peakRssMb.toFixed(0)} MB`);
     }
-    log(`mariadb end-to-end (INSERTs)    ${rate(insert.messages, insert.ms).padStart(9)} msg/s  ${(insert.ms / 1000).toFixed(1)} s  peak RSS ${insert.peakRssMb.toFixed(0)} MB`);
 
     const perSecond = (n: number, ms: number): number => n / (ms / 1000);
-    return { server: `MariaDB ${version!.v}`, messages, loadData, insert, raw, ratio: perSecond(loadData.messages, loadData.ms) / perSecond(raw.messages, raw.ms) };
+    return { server: version, messages, loadData, ...(insert ? { insert } : {}), raw, ratio: perSecond(loadData.messages, loadData.ms) / perSecond(raw.messages, raw.ms) };
   } finally {
     for (const db of created) await admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS \`${db}\``)).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
@@ -237,7 +246,7 @@ export function formatMariadb(results: MariadbCaseResult[]): string {
   lines.push('messages   end-to-end LOAD DATA msg/s   end-to-end INSERT msg/s   raw LOAD DATA msg/s   ratio   peak RSS MB');
   for (const r of results) {
     lines.push(
-      `${r.messages.toLocaleString('en').padEnd(9)}  ${rate(r.loadData.messages, r.loadData.ms).padStart(26)}  ${rate(r.insert.messages, r.insert.ms).padStart(24)}  ${rate(r.raw.messages, r.raw.ms).padStart(20)}  ${`${(r.ratio * 100).toFixed(0)} %`.padStart(6)}  ${r.loadData.peakRssMb.toFixed(0).padStart(11)}`,
+      `${r.messages.toLocaleString('en').padEnd(9)}  ${rate(r.loadData.messages, r.loadData.ms).padStart(26)}  ${(r.insert ? rate(r.insert.messages, r.insert.ms) : '–').padStart(24)}  ${rate(r.raw.messages, r.raw.ms).padStart(20)}  ${`${(r.ratio * 100).toFixed(0)} %`.padStart(6)}  ${r.loadData.peakRssMb.toFixed(0).padStart(11)}`,
     );
   }
   return lines.join('\n');
@@ -249,19 +258,15 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { messages: { type: 'string' }, users: { type: 'string' }, work: { type: 'string' }, 'batch-rows': { type: 'string' } } });
   const messages = Number(values.messages ?? 200_000);
   const users = Number(values.users ?? Math.max(1, Math.floor(messages / 1000)));
+  if (!(messages > 0 && users > 0 && messages % users === 0)) throw new Error(`${messages} messages do not divide into ${users} users`);
   const work = values.work ?? join(tmpdir(), 'xmig-bench');
-  await mkdir(work, { recursive: true });
-  const exportFile = join(work, `xep0227-mariadb-${messages}m-${users}u-seed42.xml`);
-  if (!existsSync(exportFile)) {
-    await writeSyntheticExport(`${exportFile}.partial`, { users, messagesPerUser: messages / users, seed: 42 });
-    await rename(`${exportFile}.partial`, exportFile);
-  }
+  const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
+  const exportFile = await ensureXep0227Export(work, messages, users, log);
   const given = process.env[MYSQL_URL_ENV];
   const server = given ? reused(given) : await startThrowawayMariadb();
   try {
-    const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
     const limits = values['batch-rows'] ? { rows: Number(values['batch-rows']) } : undefined;
-    const result = await benchMariadb(server.server.url, exportFile, messages, work, limits, log);
+    const result = await benchMariadb(server.server.url, { source: `xep0227:${exportFile}`, messages, work, ...(limits ? { limits } : {}) }, log);
     process.stdout.write(`${formatMariadb([result])}\n`);
   } finally {
     await server.stop();

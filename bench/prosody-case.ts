@@ -7,7 +7,6 @@
 // so. See bench/README.md.
 //
 //   npx tsx bench/prosody-case.ts [--messages N] [--users U] [--migrator-messages K] [--work DIR]   (standalone)
-import { spawn } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chmodSync, createWriteStream, existsSync, readFileSync, readdirSync, type WriteStream } from 'node:fs';
@@ -21,10 +20,8 @@ import pg from 'pg';
 import type { BatchLimits } from '../src/pipeline/batch-limits.js';
 import { migrateToSql } from '../test/fixtures/prosody/migrator.js';
 import { reused, startThrowawayPostgres } from '../test/support/postgres-server.js';
-import { PHASE_ENV, type PhaseResult, type PhaseSpec } from './phases.js';
+import { runPhaseChild, type PhaseResult } from './phases.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 const SELF = fileURLToPath(import.meta.url);
 const SEED = 42;
 const DOMAIN = 'example.com';
@@ -229,28 +226,6 @@ async function subsetDir(dataDir: string, target: string, users: number): Promis
 
 // ------------------------------------------------------------------------------------------------- phases
 
-function endToEnd(spec: PhaseSpec): Promise<PhaseResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(here, 'phase-child.ts')], {
-      cwd: join(here, '..'),
-      // The spec holds a database URL with its password: the environment is private, argv is not.
-      env: { ...process.env, [PHASE_ENV]: JSON.stringify(spec) },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`the Prosody end-to-end phase failed (${code})`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()!) as PhaseResult);
-      } catch (err) {
-        reject(new Error(`the Prosody end-to-end phase printed no result: ${out}`, { cause: err }));
-      }
-    });
-  });
-}
-
 async function pgAdmin(url: string, sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: url, application_name: 'xmpp-migrate-bench' });
   await c.connect();
@@ -283,13 +258,13 @@ export async function benchProsody(
     await pgAdmin(serverUrl, `CREATE DATABASE "${db}"`);
     let e2e: PhaseResult;
     try {
-      e2e = await endToEnd({
+      e2e = await runPhaseChild({
         phase: 'end-to-end',
         source: `prosody:${dataDir}`,
         target: dbUrl.toString(),
         rejectFile: join(scratch, 'rejects.ndjson'),
         ...(options.limits ? { limits: options.limits } : {}),
-      });
+      }, [], 'Prosody end-to-end');
     } finally {
       await pgAdmin(serverUrl, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
     }

@@ -1,33 +1,35 @@
 // The benchmark (`npm run bench`): the speed and memory of a real migration, as ratios against the raw
 // database load of the same rows. For each size: generate a synthetic XEP-0227 export (cached), then in a
 // fresh child process each: read the source alone, `run --dry-run`, the real `run` into an empty database
-// (end-to-end), and a plain COPY of the rows that run wrote into another empty database (raw). See
-// bench/README.md for what each number means and the targets.
-import { spawn, execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+// (end-to-end), and a plain COPY of the rows that run wrote into another empty database (raw). With --matrix,
+// bench/matrix.ts runs instead: every source (XEP-0227, Prosody, ejabberd SQL) into every target (PostgreSQL,
+// MariaDB). See bench/README.md for what each number means and the targets.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from '../src/pipeline/batch-limits.js';
 import { MONGOOSEIM_PG_DDL } from '../src/target/mongooseim/schema-pg.js';
 import { DEFAULT_TARGET_SETTINGS } from '../src/target/mongooseim/target-settings.js';
 import { reused, startThrowawayPostgres, type StartedServer } from '../test/support/postgres-server.js';
-import { writeSyntheticExport } from '../test/support/synthetic-xep0227.js';
 import { formatSummary, readProfile, summariseProfile, type ProfileSummary } from './cpu-profile.js';
-import { PHASE_ENV, type PhaseName, type PhaseResult, type PhaseSpec } from './phases.js';
+import {
+  databaseUrl,
+  dumpPgRows,
+  ensureXep0227Export,
+  machineBusyMs,
+  runPhaseChild,
+  serverCpuMs,
+  withPgClient,
+  type PhaseName,
+  type PhaseResult,
+  type PhaseSpec,
+} from './phases.js';
+import { MATRIX_SOURCES, MATRIX_TARGETS, PG_URL_ENV, runMatrix, type MatrixSource, type MatrixTarget } from './matrix.js';
 import { benchProsody, formatProsody, type ProsodyCaseResult } from './prosody-case.js';
 
-const PG_URL_ENV = 'XMIG_BENCH_PG_URL';
-const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = join(here, '..');
-const GENERATOR = join(repoRoot, 'test', 'support', 'synthetic-xep0227.ts');
-const SEED = 42;
 /** Targets (bench/README.md): end-to-end at least half of raw COPY; peak RSS under 300 MB and flat. */
 const TARGET_RATIO = 0.5;
 const TARGET_RSS_MB = 300;
@@ -43,8 +45,15 @@ const USAGE = `usage: npm run bench -- [options]
   --json            one JSON document on stdout instead of the table
   --prosody         also the Prosody case (bench/prosody-case.ts): a generated Prosody data directory of the
                     same size through \`run\`, and prosody-migrator (files → SQLite) on a subset of it
+  --matrix          instead: the matrix (bench/matrix.ts) of sources {${MATRIX_SOURCES.join(', ')}} × targets
+                    {${MATRIX_TARGETS.join(', ')}}: end-to-end msg/s, raw bulk load msg/s of the same rows, ratio,
+                    peak RSS; with --messages/--sizes, --users, --batch-rows, --work, --json, and
+    --sources A,B   only these sources (default all)
+    --targets A,B   only these targets (default all)
+    --keep-sources  keep the generated ejabberd database on a server given by ${PG_URL_ENV}, for the next run
 PostgreSQL: a throwaway 15 cluster on 127.0.0.1, or the server in ${PG_URL_ENV} (a superuser URL;
-databases are created and dropped there).`;
+databases are created and dropped there). MariaDB (--matrix): a throwaway server, or the one in
+XMIG_BENCH_MYSQL_URL.`;
 
 interface Options {
   sizes: number[];
@@ -54,6 +63,8 @@ interface Options {
   work: string;
   json: boolean;
   prosody: boolean;
+  /** Run the matrix of sources × targets instead of the XEP-0227 phases. */
+  matrix?: { sources: MatrixSource[]; targets: MatrixTarget[]; keepSources: boolean };
 }
 
 interface MeasuredPhase extends PhaseResult {
@@ -82,6 +93,10 @@ const FLAGS = {
   work: { type: 'string' },
   json: { type: 'boolean', default: false },
   prosody: { type: 'boolean', default: false },
+  matrix: { type: 'boolean', default: false },
+  sources: { type: 'string' },
+  targets: { type: 'string' },
+  'keep-sources': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -114,7 +129,20 @@ function parseOptions(argv: string[]): Options {
     const u = users ?? defaultUsers(n);
     if (n % u !== 0) usage(`${n} messages do not divide into ${u} users: every archive has the same length`);
   }
+  if (values.matrix && (values['cpu-prof'] || values.prosody)) usage('--matrix runs its own cases: no --cpu-prof or --prosody with it');
+  if (!values.matrix && (values.sources || values.targets || values['keep-sources'])) usage('--sources, --targets and --keep-sources go with --matrix');
+  const pick = <T extends string>(name: string, text: string | undefined, all: readonly T[]): T[] => {
+    if (text === undefined) return [...all];
+    const picked = text.split(/[ ,]+/).filter(Boolean);
+    const unknown = picked.filter((p) => !all.includes(p as T));
+    if (unknown.length > 0 || picked.length === 0) usage(`--${name} wants some of ${all.join(', ')}, not ${JSON.stringify(text)}`);
+    // The matrix's own order, whatever the order given.
+    return all.filter((a) => picked.includes(a));
+  };
   return {
+    ...(values.matrix
+      ? { matrix: { sources: pick('sources', values.sources, MATRIX_SOURCES), targets: pick('targets', values.targets, MATRIX_TARGETS), keepSources: values['keep-sources'] } }
+      : {}),
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
     users,
     limits: values['batch-rows'] ? { rows: count('batch-rows', values['batch-rows']) } : undefined,
@@ -139,161 +167,24 @@ const log = (text: string): void => {
   process.stderr.write(`[bench] ${text}\n`);
 };
 
-// ------------------------------------------------------------------------------------------------ the export
-
-/** The export for these parameters, generated once: the name holds the parameters and the generator's hash. */
-async function ensureExport(work: string, messages: number, users: number): Promise<string> {
-  const generator = createHash('sha256').update(readFileSync(GENERATOR)).digest('hex').slice(0, 10);
-  const file = join(work, `xep0227-${messages}m-${users}u-seed${SEED}-${generator}.xml`);
-  if (existsSync(file)) {
-    log(`export ${file} (reused)`);
-    return file;
-  }
-  await mkdir(work, { recursive: true });
-  const partial = `${file}.${process.pid}.partial`;
-  const t0 = performance.now();
-  log(`generating ${messages.toLocaleString('en')} messages for ${users} users…`);
-  try {
-    await writeSyntheticExport(partial, { users, messagesPerUser: messages / users, seed: SEED });
-    await rename(partial, file);
-  } finally {
-    await rm(partial, { force: true });
-  }
-  log(`export ${file} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  return file;
-}
-
 // --------------------------------------------------------------------------------------------- the database
-
-function withDatabase(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: 'xmpp-migrate-bench' });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Databases this run created: dropped at the end, also on a reused server. */
 const created: string[] = [];
 
 async function createDatabase(serverUrl: string, hint: string): Promise<string> {
   const name = `xmig_bench_${hint}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  await withClient(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  await withPgClient(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   created.push(name);
   return name;
 }
 
 async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  await withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  await withPgClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
   created.splice(created.indexOf(name), 1);
 }
 
-/** Every MongooseIM table the run wrote into (not the tool's own xmpp_migrate_* tables), as COPY binary files (the fastest form PostgreSQL loads, and the one the writer uses). */
-async function dumpWrittenRows(url: string, dir: string): Promise<Array<{ table: string; file: string; rows: number }>> {
-  await mkdir(dir, { recursive: true });
-  return withClient(url, async (client) => {
-    const { rows: tables } = await client.query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables
-        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'xmpp\\_migrate\\_%'
-        ORDER BY table_name`,
-    );
-    const dumped: Array<{ table: string; file: string; rows: number }> = [];
-    for (const { table_name: table } of tables) {
-      const { rows } = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${table}) AS any`);
-      if (!rows[0]?.any) continue;
-      const file = join(dir, `${table}.copy`);
-      const copy = client.query(copyTo(`COPY ${table} TO STDOUT (FORMAT binary)`));
-      await pipeline(copy, createWriteStream(file));
-      dumped.push({ table, file, rows: copy.rowCount });
-    }
-    return dumped;
-  });
-}
-
-/** Clock ticks per second of /proc/…/stat times. */
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/**
- * CPU time of the whole PostgreSQL cluster so far, in ms: the postmaster, its live children, and the children
- * it has reaped (backends of closed connections). Only for a cluster we started (we know its postmaster).
- */
-function clusterCpuMs(postmaster: number | undefined): number | undefined {
-  if (postmaster === undefined || !existsSync('/proc/self/stat')) return undefined;
-  const fields = (pid: string | number): string[] | undefined => {
-    try {
-      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // comm may hold spaces and parentheses: the fields that follow start after the last ')'.
-      return text.slice(text.lastIndexOf(')') + 2).split(' ');
-    } catch {
-      return undefined;
-    }
-  };
-  // After ')': [0] state, [1] ppid, …, [11] utime, [12] stime, [13] cutime, [14] cstime.
-  const own = fields(postmaster);
-  if (!own) return undefined;
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const f = fields(pid);
-    if (f && Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return (ticks * 1000) / CLK_TCK;
-}
-
-/** Busy CPU time of the whole machine so far, in ms (/proc/stat): what else ran shows up as "other CPU". */
-function machineBusyMs(): number | undefined {
-  try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal guest guest_nice: busy is all but idle and iowait, and
-    // guest time is already counted in user.
-    const busy = cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0) - (cpu[8] ?? 0) - (cpu[9] ?? 0);
-    return (busy * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
 // ------------------------------------------------------------------------------------------------- phases
-
-const TSX = import.meta.resolve('tsx');
-const CHILD = join(here, 'phase-child.ts');
-
-function runChild(spec: PhaseSpec, nodeFlags: string[] = []): Promise<PhaseResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, ...nodeFlags, CHILD], {
-      cwd: repoRoot,
-      // The spec holds database URLs with their passwords: the environment is private to the user, argv is not.
-      env: { ...process.env, [PHASE_ENV]: JSON.stringify(spec) },
-      // The IPC channel only tells the child when this process is gone (Ctrl-C, kill): it stops then.
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code !== 0) return reject(new Error(`the ${spec.phase} phase failed (${code ?? signal})`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()!) as PhaseResult);
-      } catch (err) {
-        reject(new Error(`the ${spec.phase} phase printed no result: ${out}`, { cause: err }));
-      }
-    });
-  });
-}
 
 /** Scratch directories (row dumps) of earlier runs that were interrupted: their process is gone. */
 async function removeStaleScratch(work: string): Promise<void> {
@@ -306,7 +197,7 @@ async function removeStaleScratch(work: string): Promise<void> {
 
 async function benchSize(server: StartedServer, options: Options, messages: number): Promise<SizeResult> {
   const users = options.users ?? defaultUsers(messages);
-  const exportFile = await ensureExport(options.work, messages, users);
+  const exportFile = await ensureXep0227Export(options.work, messages, users, log);
   const source = `xep0227:${exportFile}`;
   const serverUrl = server.server.url;
   const scratch = join(options.work, `run-${process.pid}-${messages}`);
@@ -316,14 +207,14 @@ async function benchSize(server: StartedServer, options: Options, messages: numb
   try {
     const timed = async (spec: PhaseSpec, db?: string, nodeFlags?: string[]): Promise<PhaseResult> => {
       // Start every phase from a clean cluster: the previous phase's dirty pages are written out now.
-      if (db) await withClient(withDatabase(serverUrl, db), (c) => c.query('CHECKPOINT'));
-      const pg0 = clusterCpuMs(server.pid);
+      if (db) await withPgClient(databaseUrl(serverUrl, db), (c) => c.query('CHECKPOINT'));
+      const pg0 = serverCpuMs(server.pid);
       const busy0 = machineBusyMs();
       const self0 = process.cpuUsage();
-      const result = await runChild(spec, nodeFlags);
+      const result = await runPhaseChild(spec, nodeFlags);
       const self = process.cpuUsage(self0);
       const busy1 = machineBusyMs();
-      const pg1 = clusterCpuMs(server.pid);
+      const pg1 = serverCpuMs(server.pid);
       const measured: MeasuredPhase = { ...result };
       if (pg0 !== undefined && pg1 !== undefined) measured.pgCpuMs = pg1 - pg0;
       if (busy0 !== undefined && busy1 !== undefined) {
@@ -342,7 +233,7 @@ async function benchSize(server: StartedServer, options: Options, messages: numb
     await timed({ phase: 'dry-run', source, target: serverUrl, rejectFile: join(scratch, 'rejects-dry-run.ndjson'), ...(limits ? { limits } : {}) });
 
     const e2eDb = await createDatabase(serverUrl, 'e2e');
-    const e2eUrl = withDatabase(serverUrl, e2eDb);
+    const e2eUrl = databaseUrl(serverUrl, e2eDb);
     const profileDir = join(options.work, 'profiles');
     const profileName = `end-to-end-${messages}-${process.pid}.cpuprofile`;
     const profFlags = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [];
@@ -355,11 +246,11 @@ async function benchSize(server: StartedServer, options: Options, messages: numb
       profile = { file, ...summariseProfile(await readProfile(file), 15, e2e) };
     }
 
-    const dumped = await dumpWrittenRows(e2eUrl, join(scratch, 'rows'));
+    const dumped = await dumpPgRows(e2eUrl, join(scratch, 'rows'));
     await dropDatabase(serverUrl, e2eDb);
     const rawDb = await createDatabase(serverUrl, 'raw');
-    const rawUrl = withDatabase(serverUrl, rawDb);
-    await withClient(rawUrl, async (c) => {
+    const rawUrl = databaseUrl(serverUrl, rawDb);
+    await withPgClient(rawUrl, async (c) => {
       for (const statement of MONGOOSEIM_PG_DDL) await c.query(statement);
     });
     const raw = await timed({ phase: 'raw-copy', target: rawUrl, tables: dumped.map(({ table, file }) => ({ table, file })) }, rawDb);
@@ -473,12 +364,23 @@ function report(results: SizeResult[], env: Record<string, string>): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.matrix) {
+    await runMatrix({
+      sizes: options.sizes,
+      ...(options.users !== undefined ? { users: options.users } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      work: options.work,
+      json: options.json,
+      ...options.matrix,
+    });
+    return;
+  }
   const given = process.env[PG_URL_ENV];
   const t0 = performance.now();
   const server = given ? reused(given) : await startThrowawayPostgres();
   if (!given) log(`PostgreSQL ${server.server.host}:${server.server.port} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   try {
-    const version = await withClient(server.server.url, async (c) => (await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v);
+    const version = await withPgClient(server.server.url, async (c) => (await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v);
     const env = {
       postgres: `PostgreSQL ${version} (${given ? `${PG_URL_ENV}` : `throwaway on ${server.server.host}, fsync off`})`,
       machine: `Node ${process.version}, ${availableParallelism()} CPUs`,

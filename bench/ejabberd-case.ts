@@ -23,9 +23,12 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EJABBERD_SQL_DIR, loadPgSchema, schemaFile } from '../test/fixtures/ejabberd/helpers.js';
 import { reused, startThrowawayPostgres } from '../test/support/postgres-server.js';
+import { prng, WORDS } from './prosody-case.js';
 import { BENCH_SEED, databaseUrl, runPhaseChild, withPgClient, type SourceSettings } from './phases.js';
 
 const SELF = fileURLToPath(import.meta.url);
+/** Holds the word list and PRNG the content comes from: part of the generator's identity. */
+const PROSODY_CASE = fileURLToPath(new URL('./prosody-case.js', import.meta.url)).replace(/\.js$/, '.ts');
 export const EJABBERD_DOMAIN = 'example.com';
 const SCHEMA_FILE = 'pg.sql';
 const REMOTE_DOMAIN = 'remote.example.org';
@@ -48,18 +51,6 @@ export interface EjabberdRowCounts {
 }
 
 // ------------------------------------------------------------------------------------------------ content
-
-const WORDS = ['hello', 'meeting', 'tomorrow', 'café', 'naïve', 'déjà', 'vu', 'Straße', 'über', 'ok', 'thanks', '😀', '👍🏽', '<b>bold</b>', 'a&b', '&amp;', '"quoted"', "it's", 'lunch?', 'Привет', 'мир', '你好', 'שלום', 'e-mail', '100%', 'done!', 'see', 'you', 'at', 'the', 'station', '5:30', 'back\\slash', 'tab\there', 'line\nbreak'];
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 /** User names: mostly ASCII, every 25th with a multi-byte character and a dot (as the Prosody case has them). */
 function userName(u: number): string {
@@ -216,7 +207,7 @@ export async function writeEjabberdDatabase(url: string, options: { users: numbe
 
 /** What the database's comment must say for it to be reused: parameters, this file and Debian's schema file. */
 function generationKey(messages: number, users: number): string {
-  const generator = createHash('sha256').update(readFileSync(SELF)).update(schemaFile(SCHEMA_FILE)).digest('hex').slice(0, 12);
+  const generator = createHash('sha256').update(readFileSync(SELF)).update(readFileSync(PROSODY_CASE)).update(schemaFile(SCHEMA_FILE)).digest('hex').slice(0, 12);
   return `xmig-bench ejabberd source: ${messages} messages, ${users} users, seed ${BENCH_SEED}, generator ${generator}`;
 }
 

@@ -6,7 +6,6 @@
 // PostgreSQL (bench/phases.ts's raw-copy phase), LOAD DATA LOCAL INFILE on MariaDB (bench/mariadb-case.ts).
 // ratio = end-to-end ÷ raw. Every source of one size has the same users and archived messages. See
 // bench/README.md.
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -28,6 +27,9 @@ import {
   type PhaseResult,
   type PhaseSpec,
   type SourceSettings,
+  createdPgDatabases,
+  createPgDatabase,
+  dropPgDatabase,
 } from './phases.js';
 import { ensureProsodyData } from './prosody-case.js';
 
@@ -119,20 +121,6 @@ async function prepareSource(name: MatrixSource, servers: Servers, options: Matr
   }
 }
 
-/** Databases of this run on the PostgreSQL server: dropped at the end, also on a reused server. */
-const createdPg: string[] = [];
-
-async function createPgDatabase(serverUrl: string, hint: string): Promise<string> {
-  const name = `xmig_bench_${hint}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  await withPgClient(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
-  createdPg.push(name);
-  return name;
-}
-
-async function dropPgDatabase(serverUrl: string, name: string): Promise<void> {
-  await withPgClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-  createdPg.splice(createdPg.indexOf(name), 1);
-}
 
 /** Runs a phase in its child process, with the CPU the databases and everything else used meanwhile. */
 async function timedPhase(servers: Servers, spec: PhaseSpec, label: string): Promise<MeasuredRun> {
@@ -351,7 +339,7 @@ export async function runMatrix(options: MatrixOptions): Promise<void> {
     }
     if (cells.some((c) => c.error)) process.exitCode = 1;
   } finally {
-    if (givenPg) for (const name of [...createdPg]) await dropPgDatabase(givenPg, name).catch(() => undefined);
+    if (givenPg) for (const name of [...createdPgDatabases]) await dropPgDatabase(givenPg, name).catch(() => undefined);
     await servers.mariadb?.stop();
     await pg.stop();
   }

@@ -4,7 +4,7 @@
 // Below the phases: what the parent side of every case shares (starting a phase's child, the XEP-0227 export,
 // PostgreSQL row dumps, CPU accounting from /proc).
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -198,6 +198,21 @@ export async function withPgClient<T>(url: string, fn: (client: pg.Client) => Pr
   } finally {
     await client.end();
   }
+}
+
+/** Bench databases created on the PostgreSQL server by this process: dropped at the end, also on a reused server. */
+export const createdPgDatabases: string[] = [];
+
+export async function createPgDatabase(serverUrl: string, hint: string): Promise<string> {
+  const name = `xmig_bench_${hint}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  await withPgClient(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  createdPgDatabases.push(name);
+  return name;
+}
+
+export async function dropPgDatabase(serverUrl: string, name: string): Promise<void> {
+  await withPgClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  createdPgDatabases.splice(createdPgDatabases.indexOf(name), 1);
 }
 
 export interface DumpedTable {

@@ -47,9 +47,11 @@ export interface ProsodyCaseResult {
 
 // ------------------------------------------------------------------------------------------ the data dir
 
-const WORDS = ['hello', 'meeting', 'tomorrow', 'café', 'naïve', 'déjà', 'vu', 'Straße', 'über', 'ok', 'thanks', '😀', '👍🏽', '<b>bold</b>', 'a&b', '&amp;', '"quoted"', "it's", 'lunch?', 'Привет', 'мир', '你好', 'שלום', 'e-mail', '100%', 'done!', 'see', 'you', 'at', 'the', 'station', '5:30', 'back\\slash', 'tab\there', 'line\nbreak'];
+/** Words of the generated message bodies (shared with bench/ejabberd-case.ts): multi-byte, emoji, markup, entities. */
+export const WORDS = ['hello', 'meeting', 'tomorrow', 'café', 'naïve', 'déjà', 'vu', 'Straße', 'über', 'ok', 'thanks', '😀', '👍🏽', '<b>bold</b>', 'a&b', '&amp;', '"quoted"', "it's", 'lunch?', 'Привет', 'мир', '你好', 'שלום', 'e-mail', '100%', 'done!', 'see', 'you', 'at', 'the', 'station', '5:30', 'back\\slash', 'tab\there', 'line\nbreak'];
 
-function prng(seed: number): () => number {
+/** xorshift32: the generators' deterministic randomness. */
+export function prng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;

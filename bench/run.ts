@@ -4,7 +4,6 @@
 // (end-to-end), and a plain COPY of the rows that run wrote into another empty database (raw). With --matrix,
 // bench/matrix.ts runs instead: every source (XEP-0227, Prosody, ejabberd SQL) into every target (PostgreSQL,
 // MariaDB). See bench/README.md for what each number means and the targets.
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -26,6 +25,9 @@ import {
   type PhaseName,
   type PhaseResult,
   type PhaseSpec,
+  createdPgDatabases,
+  createPgDatabase,
+  dropPgDatabase,
 } from './phases.js';
 import { MATRIX_SOURCES, MATRIX_TARGETS, PG_URL_ENV, runMatrix, type MatrixSource, type MatrixTarget } from './matrix.js';
 import { benchProsody, formatProsody, type ProsodyCaseResult } from './prosody-case.js';
@@ -169,20 +171,6 @@ const log = (text: string): void => {
 
 // --------------------------------------------------------------------------------------------- the database
 
-/** Databases this run created: dropped at the end, also on a reused server. */
-const created: string[] = [];
-
-async function createDatabase(serverUrl: string, hint: string): Promise<string> {
-  const name = `xmig_bench_${hint}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  await withPgClient(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
-  created.push(name);
-  return name;
-}
-
-async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  await withPgClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-  created.splice(created.indexOf(name), 1);
-}
 
 // ------------------------------------------------------------------------------------------------- phases
 
@@ -232,7 +220,7 @@ async function benchSize(server: StartedServer, options: Options, messages: numb
     await timed({ phase: 'read', source });
     await timed({ phase: 'dry-run', source, target: serverUrl, rejectFile: join(scratch, 'rejects-dry-run.ndjson'), ...(limits ? { limits } : {}) });
 
-    const e2eDb = await createDatabase(serverUrl, 'e2e');
+    const e2eDb = await createPgDatabase(serverUrl, 'e2e');
     const e2eUrl = databaseUrl(serverUrl, e2eDb);
     const profileDir = join(options.work, 'profiles');
     const profileName = `end-to-end-${messages}-${process.pid}.cpuprofile`;
@@ -247,8 +235,8 @@ async function benchSize(server: StartedServer, options: Options, messages: numb
     }
 
     const dumped = await dumpPgRows(e2eUrl, join(scratch, 'rows'));
-    await dropDatabase(serverUrl, e2eDb);
-    const rawDb = await createDatabase(serverUrl, 'raw');
+    await dropPgDatabase(serverUrl, e2eDb);
+    const rawDb = await createPgDatabase(serverUrl, 'raw');
     const rawUrl = databaseUrl(serverUrl, rawDb);
     await withPgClient(rawUrl, async (c) => {
       for (const statement of MONGOOSEIM_PG_DDL) await c.query(statement);
@@ -257,7 +245,7 @@ async function benchSize(server: StartedServer, options: Options, messages: numb
     for (const { table, rows } of dumped) {
       if (raw.rows[table] !== rows) log(`warning: raw COPY loaded ${raw.rows[table]} rows into ${table}, the run wrote ${rows}`);
     }
-    await dropDatabase(serverUrl, rawDb);
+    await dropPgDatabase(serverUrl, rawDb);
 
     const exportMb = (await stat(exportFile)).size / 2 ** 20;
     return { messages, users, exportMb, phases, ratio: perSecond(e2e) / perSecond(raw), ...(profile ? { profile } : {}) };
@@ -414,7 +402,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${report(results, env)}\n${options.prosody ? `\n${formatProsody(prosody)}\n` : ''}`);
     }
   } finally {
-    if (given) for (const name of [...created]) await dropDatabase(given, name).catch(() => undefined);
+    if (given) for (const name of [...createdPgDatabases]) await dropPgDatabase(given, name).catch(() => undefined);
     await server.stop();
   }
 }

@@ -5,9 +5,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { RecordError } from '../errors.js';
 import { transformRecord } from '../pipeline/transforms.js';
 import type { RecordKind } from '../records.js';
-import { DeflatePool } from '../encoding/deflate-pool.js';
-import { compressedFromPlain } from '../encoding/etf.js';
+import { CompressionQueue } from '../target/mongooseim/compression-queue.js';
 import { archiveKey, MongooseimRowEncoder, SUPPORTED_KINDS } from '../target/mongooseim/row-encoder.js';
+import type { EncodedRecord } from '../target/target.js';
 import type { ArchiveSummary } from '../target/target.js';
 import { loadMappingFor, openSourceFor, openTargetFor, resolveSettings, type CommonOptions } from './context.js';
 
@@ -72,15 +72,6 @@ export interface VerifyReport {
 /** Messages per chunk handed to the compression worker. */
 const VERIFY_CHUNK = 1000;
 
-/** A source message as the target would store it; `plain` while its compression is still to be done. */
-interface SourceMessage {
-  archive: string;
-  type: 'user' | 'room';
-  micros: bigint;
-  message: Buffer;
-  plain: boolean;
-}
-
 interface Accumulator {
   type: 'user' | 'room';
   count: number;
@@ -116,28 +107,28 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const sample = options.sample === undefined ? undefined : new ArchiveSample(options.sample);
   // Compressed terms are deflated in the worker thread as `run` does, a chunk at a time, while the next chunk
   // is read and encoded; chunks are folded into the archive hashes in source order.
-  const deflatePool = new DeflatePool();
-  let chunk: SourceMessage[] = [];
+  const compression = new CompressionQueue();
+  let chunk: EncodedRecord[] = [];
   let compressing: Promise<void> | undefined;
-  const fold = (messages: SourceMessage[]): void => {
-    for (const { archive, type, micros, message } of messages) {
+  const fold = (messages: EncodedRecord[]): void => {
+    for (const { rows } of messages) {
+      const row = rows[0]!;
+      const archive = (row.archive as string).replace('\u0000', '/');
       // An archive the sample dropped after this message was read (a lower-hashing one took its place).
       if (sample && !sample.has(archive)) continue;
+      const micros = row.micros as bigint;
       let acc = archives.get(archive);
-      if (!acc) archives.set(archive, (acc = { type, count: 0, first: micros, last: micros, hash: createHash('md5') }));
+      if (!acc) archives.set(archive, (acc = { type: row.table === 'mam_message' ? 'user' : 'room', count: 0, first: micros, last: micros, hash: createHash('md5') }));
       acc.count++;
       if (micros < acc.first) acc.first = micros;
       if (micros > acc.last) acc.last = micros;
-      acc.hash.update(createHash('md5').update(message).digest('hex'));
+      acc.hash.update(createHash('md5').update(row.message as Buffer).digest('hex'));
     }
   };
   const dispatch = async (): Promise<void> => {
     const messages = chunk;
     chunk = [];
-    const deferred = messages.filter((m) => m.plain);
-    const done = deflatePool.deflateAll(deferred.map((m) => m.message.subarray(1))).then((zs) => {
-      deferred.forEach((m, i) => (m.message = compressedFromPlain(m.message, zs[i]!)));
-    });
+    const done = compression.settle(messages);
     // One chunk in the worker at a time: the one before is folded first, so hashes take messages in order.
     const previous = compressing;
     compressing = done.then(async () => {
@@ -174,8 +165,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
           if (!row) continue;
           sourceCounts[record.kind] = (sourceCounts[record.kind] ?? 0) + 1;
           if (row.table !== 'mam_message' && row.table !== 'mam_muc_message') continue;
-          const archive = (row.archive as string).replace('\u0000', '/');
-          chunk.push({ archive, type: row.table === 'mam_message' ? 'user' : 'room', micros: row.micros as bigint, message: row.message as Buffer, plain: row.deferredDeflate === true });
+          compression.add(encoded);
+          chunk.push(encoded);
           if (chunk.length >= VERIFY_CHUNK) await dispatch();
         }
       }
@@ -184,7 +175,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     await compressing;
   } finally {
     await source.close();
-    await deflatePool.close();
+    await compression.close();
   }
 
   const target = await openTargetFor(options, settings, 'read');

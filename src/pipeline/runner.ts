@@ -170,7 +170,7 @@ export async function runMigration(options: RunOptions): Promise<RunResult> {
       const recordsAt = records;
       batch = [];
       batchBytes = 0;
-      if (entries.length > 0) target.prepare?.(entries.map((e) => e.encoded));
+      if (entries.length > 0) target.batchComplete?.();
       if (inFlight) await inFlight;
       const write = writeBatch(entries, at, completed, recordsAt);
       write.catch(() => undefined); // surfaced when awaited: before the next write, or at the end

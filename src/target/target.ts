@@ -113,10 +113,10 @@ export interface MigrationTarget {
   write(batch: EncodedRecord[], checkpoint: CheckpointUpdate | undefined, options?: WriteOptions): Promise<WriteOutcome>;
   /**
    * Called once a batch is complete, before it waits for the previous batch's write: the target may start
-   * per-batch work (compression in a worker) so that it overlaps that write. `write` gives the same rows
-   * whether or not this was called.
+   * the work it holds back for the batch's last records (compression in a worker) so that it overlaps that
+   * write. `write` gives the same rows whether or not this was called.
    */
-  prepare?(batch: EncodedRecord[]): void;
+  batchComplete?(): void;
   /** Saves a checkpoint alone (a stream that ended with rejects only, or an empty stream). */
   saveCheckpoint(checkpoint: CheckpointUpdate): Promise<void>;
   /** Loads a stream's checkpoint and restores the encoder state saved with it (MAM id tie-breaks). */

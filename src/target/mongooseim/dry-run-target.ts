@@ -26,7 +26,7 @@ export class DryRunTarget implements MigrationTarget {
     return encoded;
   }
 
-  prepare(_batch: EncodedRecord[]): void {
+  batchComplete(): void {
     this.compression.dispatch();
   }
 

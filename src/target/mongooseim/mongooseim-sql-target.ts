@@ -123,7 +123,7 @@ export class MongooseimSqlTarget<S extends SqlSession = SqlSession> implements M
   }
 
   /** The batch is complete: its messages not yet sent to the worker go now, while the previous batch is written. */
-  prepare(_batch: EncodedRecord[]): void {
+  batchComplete(): void {
     this.compression.dispatch();
   }
 
